@@ -1,0 +1,1 @@
+"""Customer insight: scoring, and the web app for shoppers, agents and supervisors."""

@@ -1,0 +1,33 @@
+"""aiohttp application factory of the insight web app."""
+
+from __future__ import annotations
+
+import logging
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from insight.keys import ENGINE, SESSION_FACTORY, SETTINGS
+from insight.routes import setup_routes
+from knowledge.db import make_engine, make_session_factory
+from knowledge.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    """Open the shop database engine for the app's lifetime."""
+    engine = make_engine(app[SETTINGS].resolved_database_url)
+    app[ENGINE] = engine
+    app[SESSION_FACTORY] = make_session_factory(engine)
+    yield
+    engine.dispose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the web app: shop page, health check (agent console and dashboard plug in here)."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_database)
+    setup_routes(app)
+    return app

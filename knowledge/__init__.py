@@ -1,0 +1,1 @@
+"""The demo shop's data layer: settings, models, migrations, seed and queries."""

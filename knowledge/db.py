@@ -1,0 +1,52 @@
+"""Engine and session factories for the shop database (SQLAlchemy 1.4, 2.0 style)."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """Foreign keys on, WAL journal and a busy timeout so several processes can share the file."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for ``url``; SQLite files get their folder created and sane pragmas."""
+    kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database
+        if database and database != ":memory:":
+            from pathlib import Path
+
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _configure_sqlite)
+    logger.debug("Created engine for %s", engine.url.render_as_string(hide_password=True))
+    return engine
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url`` (created on first use)."""
+    return make_engine(url)
+
+
+def make_session_factory(engine: Engine) -> "sessionmaker[Session]":
+    """A session factory bound to ``engine``; use ``with factory() as s, s.begin():``."""
+    return sessionmaker(engine, future=True, expire_on_commit=False)

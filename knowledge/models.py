@@ -1,0 +1,229 @@
+"""SQLAlchemy models of the demo shop (all models live in this one module)."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import date, datetime
+from decimal import Decimal
+from typing import List, Optional
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+logger = logging.getLogger(__name__)
+
+Base = declarative_base()
+
+
+class OrderStatus(str, enum.Enum):
+    """Life cycle of an order."""
+
+    PROCESSING = "processing"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+    REFUNDED = "refunded"
+
+
+class PaymentStatus(str, enum.Enum):
+    """State of an order's payment."""
+
+    PAID = "paid"
+    PENDING = "pending"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class ReturnStatus(str, enum.Enum):
+    """Life cycle of a return request."""
+
+    REQUESTED = "requested"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+
+
+class RefundStatus(str, enum.Enum):
+    """State of a refund to the customer's payment method."""
+
+    PENDING = "pending"
+    ISSUED = "issued"
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    """A portable (non-native) SQL enum storing the member values."""
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+        length=20,
+    )
+
+
+class Money(TypeDecorator):
+    """An amount of money stored losslessly as integer cents, read back as ``Decimal``."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[Decimal], dialect: object) -> Optional[int]:
+        """Decimal (or int/str) amount to cents."""
+        if value is None:
+            return None
+        return int((Decimal(value) * 100).to_integral_value())
+
+    def process_result_value(self, value: Optional[int], dialect: object) -> Optional[Decimal]:
+        """Cents to a Decimal amount with two places."""
+        if value is None:
+            return None
+        return (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+class Customer(Base):
+    """A shop customer (a logged-in shopper)."""
+
+    __tablename__ = "customers"
+
+    id: int = Column(Integer, primary_key=True)
+    name: str = Column(String(120), nullable=False)
+    email: str = Column(String(255), nullable=False, unique=True, index=True)
+    phone: Optional[str] = Column(String(40))
+    street: str = Column(String(200), nullable=False)
+    city: str = Column(String(100), nullable=False)
+    postcode: str = Column(String(20), nullable=False)
+    country: str = Column(String(2), nullable=False)
+    newsletter: bool = Column(Boolean, nullable=False, default=False)
+    created_at: datetime = Column(DateTime, nullable=False)
+
+    orders: List["Order"] = relationship(
+        "Order", back_populates="customer", order_by="Order.placed_at"
+    )
+
+
+class Category(Base):
+    """A product category."""
+
+    __tablename__ = "categories"
+
+    id: int = Column(Integer, primary_key=True)
+    name: str = Column(String(80), nullable=False, unique=True)
+
+    products: List["Product"] = relationship("Product", back_populates="category")
+
+
+class Product(Base):
+    """A product the shop sells."""
+
+    __tablename__ = "products"
+
+    id: int = Column(Integer, primary_key=True)
+    sku: str = Column(String(32), nullable=False, unique=True)
+    name: str = Column(String(200), nullable=False, index=True)
+    category_id: int = Column(ForeignKey("categories.id"), nullable=False)
+    price: Decimal = Column(Money(), nullable=False)
+    description: str = Column(Text, nullable=False, default="")
+    in_stock: int = Column(Integer, nullable=False, default=0)
+
+    category: Category = relationship("Category", back_populates="products")
+
+
+class Order(Base):
+    """An order; its id is the order number shoppers quote."""
+
+    __tablename__ = "orders"
+
+    id: int = Column(Integer, primary_key=True)
+    customer_id: int = Column(ForeignKey("customers.id"), nullable=False, index=True)
+    status: OrderStatus = Column(_enum(OrderStatus, "order_status"), nullable=False)
+    placed_at: datetime = Column(DateTime, nullable=False)
+    shipping_street: str = Column(String(200), nullable=False)
+    shipping_city: str = Column(String(100), nullable=False)
+    shipping_postcode: str = Column(String(20), nullable=False)
+    shipping_country: str = Column(String(2), nullable=False)
+    delivery_method: str = Column(String(20), nullable=False, default="standard")
+    carrier: Optional[str] = Column(String(40))
+    tracking_number: Optional[str] = Column(String(40))
+    shipped_at: Optional[datetime] = Column(DateTime)
+    eta: Optional[date] = Column(Date)
+    delivered_at: Optional[datetime] = Column(DateTime)
+    cancelled_at: Optional[datetime] = Column(DateTime)
+    payment_method: str = Column(String(30), nullable=False)
+    payment_status: PaymentStatus = Column(
+        _enum(PaymentStatus, "payment_status"), nullable=False
+    )
+    invoice_number: Optional[str] = Column(String(32), unique=True)
+    total: Decimal = Column(Money(), nullable=False)
+
+    customer: Customer = relationship("Customer", back_populates="orders")
+    items: List["OrderItem"] = relationship(
+        "OrderItem", back_populates="order", cascade="all, delete-orphan"
+    )
+    returns: List["ReturnRequest"] = relationship("ReturnRequest", back_populates="order")
+
+
+class OrderItem(Base):
+    """One product line of an order."""
+
+    __tablename__ = "order_items"
+
+    id: int = Column(Integer, primary_key=True)
+    order_id: int = Column(ForeignKey("orders.id"), nullable=False, index=True)
+    product_id: int = Column(ForeignKey("products.id"), nullable=False)
+    quantity: int = Column(Integer, nullable=False)
+    unit_price: Decimal = Column(Money(), nullable=False)
+
+    order: Order = relationship("Order", back_populates="items")
+    product: Product = relationship("Product")
+
+
+class ReturnRequest(Base):
+    """A shopper's request to send an item back."""
+
+    __tablename__ = "returns"
+
+    id: int = Column(Integer, primary_key=True)
+    order_id: int = Column(ForeignKey("orders.id"), nullable=False, index=True)
+    order_item_id: int = Column(ForeignKey("order_items.id"), nullable=False)
+    reason: str = Column(String(200), nullable=False)
+    status: ReturnStatus = Column(_enum(ReturnStatus, "return_status"), nullable=False)
+    created_at: datetime = Column(DateTime, nullable=False)
+
+    order: Order = relationship("Order", back_populates="returns")
+    item: OrderItem = relationship("OrderItem")
+    refund: Optional["Refund"] = relationship(
+        "Refund", back_populates="return_request", uselist=False
+    )
+
+
+class Refund(Base):
+    """Money going back to the shopper for a return or a cancelled order."""
+
+    __tablename__ = "refunds"
+
+    id: int = Column(Integer, primary_key=True)
+    order_id: int = Column(ForeignKey("orders.id"), nullable=False, index=True)
+    return_id: Optional[int] = Column(ForeignKey("returns.id"), unique=True)
+    amount: Decimal = Column(Money(), nullable=False)
+    status: RefundStatus = Column(_enum(RefundStatus, "refund_status"), nullable=False)
+    created_at: datetime = Column(DateTime, nullable=False)
+    issued_at: Optional[datetime] = Column(DateTime)
+
+    order: Order = relationship("Order")
+    return_request: Optional[ReturnRequest] = relationship(
+        "ReturnRequest", back_populates="refund"
+    )
