@@ -1,4 +1,4 @@
-"""Cached providers of the action server's shared resources (created on first use, never at import)."""
+"""Cached providers of the action server's shared resources, created on first use."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def settings() -> Settings:
 
 
 @lru_cache(maxsize=1)
-def session_factory() -> "sessionmaker[Session]":
+def session_factory() -> sessionmaker[Session]:
     """Session factory on the shop database; open one short session per action run."""
     return make_session_factory(get_engine(settings().resolved_database_url))
 

@@ -1,1 +1,1 @@
-"""Benchmarks printed by ``make bench``; each module has a ``run(args) -> None`` that prints its figures."""
+"""Benchmarks printed by ``make bench``; each module's ``run(args)`` prints its figures."""

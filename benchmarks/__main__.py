@@ -1,4 +1,4 @@
-"""``python -m benchmarks [name ...]``: run the benchmarks (all by default) and print their figures."""
+"""``python -m benchmarks [name ...]``: run the benchmarks (all by default), print figures."""
 
 from __future__ import annotations
 

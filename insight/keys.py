@@ -12,4 +12,4 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
 SESSION_FACTORY = web.AppKey("session_factory", sessionmaker)
 
-__all__ = ["SETTINGS", "ENGINE", "SESSION_FACTORY", "Session"]
+__all__ = ["ENGINE", "SESSION_FACTORY", "SETTINGS", "Session"]

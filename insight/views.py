@@ -37,6 +37,7 @@ async def shop_page(request: web.Request) -> web.Response:
 <body><main><h1>Demo shop</h1>
 <p>The chat widget is coming. Meanwhile talk to the bot over its REST channel:</p>
 <pre>curl -s {rasa}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
-  -d '{{"sender": "me", "message": "where is my order 1001?", "metadata": {{"customer_id": 1}}}}'</pre>
+  -d '{{"sender": "me", "message": "where is my order 1001?",
+       "metadata": {{"customer_id": 1}}}}'</pre>
 </main></body></html>"""
     return web.Response(text=body, content_type="text/html")

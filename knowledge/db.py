@@ -47,6 +47,6 @@ def get_engine(url: str) -> Engine:
     return make_engine(url)
 
 
-def make_session_factory(engine: Engine) -> "sessionmaker[Session]":
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory bound to ``engine``; use ``with factory() as s, s.begin():``."""
     return sessionmaker(engine, future=True, expire_on_commit=False)

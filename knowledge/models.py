@@ -6,7 +6,7 @@ import enum
 import logging
 from datetime import date, datetime
 from decimal import Decimal
-from typing import List, Optional
+from typing import List
 
 from sqlalchemy import (
     Boolean,
@@ -20,11 +20,21 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import registry, relationship
+from sqlalchemy.orm.decl_api import DeclarativeMeta
 
 logger = logging.getLogger(__name__)
 
-Base = declarative_base()
+mapper_registry = registry()
+
+
+class Base(metaclass=DeclarativeMeta):
+    """Declarative base of every model (spelled out so type checkers understand it)."""
+
+    __abstract__ = True
+    registry = mapper_registry
+    metadata = mapper_registry.metadata
+    __init__ = mapper_registry.constructor
 
 
 class OrderStatus(str, enum.Enum):
@@ -81,13 +91,13 @@ class Money(TypeDecorator):
     impl = Integer
     cache_ok = True
 
-    def process_bind_param(self, value: Optional[Decimal], dialect: object) -> Optional[int]:
+    def process_bind_param(self, value: Decimal | None, dialect: object) -> int | None:
         """Decimal (or int/str) amount to cents."""
         if value is None:
             return None
         return int((Decimal(value) * 100).to_integral_value())
 
-    def process_result_value(self, value: Optional[int], dialect: object) -> Optional[Decimal]:
+    def process_result_value(self, value: int | None, dialect: object) -> Decimal | None:
         """Cents to a Decimal amount with two places."""
         if value is None:
             return None
@@ -102,7 +112,7 @@ class Customer(Base):
     id: int = Column(Integer, primary_key=True)
     name: str = Column(String(120), nullable=False)
     email: str = Column(String(255), nullable=False, unique=True, index=True)
-    phone: Optional[str] = Column(String(40))
+    phone: str | None = Column(String(40))
     street: str = Column(String(200), nullable=False)
     city: str = Column(String(100), nullable=False)
     postcode: str = Column(String(20), nullable=False)
@@ -110,7 +120,7 @@ class Customer(Base):
     newsletter: bool = Column(Boolean, nullable=False, default=False)
     created_at: datetime = Column(DateTime, nullable=False)
 
-    orders: List["Order"] = relationship(
+    orders: List[Order] = relationship(
         "Order", back_populates="customer", order_by="Order.placed_at"
     )
 
@@ -123,7 +133,7 @@ class Category(Base):
     id: int = Column(Integer, primary_key=True)
     name: str = Column(String(80), nullable=False, unique=True)
 
-    products: List["Product"] = relationship("Product", back_populates="category")
+    products: List[Product] = relationship("Product", back_populates="category")
 
 
 class Product(Base):
@@ -156,24 +166,22 @@ class Order(Base):
     shipping_postcode: str = Column(String(20), nullable=False)
     shipping_country: str = Column(String(2), nullable=False)
     delivery_method: str = Column(String(20), nullable=False, default="standard")
-    carrier: Optional[str] = Column(String(40))
-    tracking_number: Optional[str] = Column(String(40))
-    shipped_at: Optional[datetime] = Column(DateTime)
-    eta: Optional[date] = Column(Date)
-    delivered_at: Optional[datetime] = Column(DateTime)
-    cancelled_at: Optional[datetime] = Column(DateTime)
+    carrier: str | None = Column(String(40))
+    tracking_number: str | None = Column(String(40))
+    shipped_at: datetime | None = Column(DateTime)
+    eta: date | None = Column(Date)
+    delivered_at: datetime | None = Column(DateTime)
+    cancelled_at: datetime | None = Column(DateTime)
     payment_method: str = Column(String(30), nullable=False)
-    payment_status: PaymentStatus = Column(
-        _enum(PaymentStatus, "payment_status"), nullable=False
-    )
-    invoice_number: Optional[str] = Column(String(32), unique=True)
+    payment_status: PaymentStatus = Column(_enum(PaymentStatus, "payment_status"), nullable=False)
+    invoice_number: str | None = Column(String(32), unique=True)
     total: Decimal = Column(Money(), nullable=False)
 
     customer: Customer = relationship("Customer", back_populates="orders")
-    items: List["OrderItem"] = relationship(
+    items: List[OrderItem] = relationship(
         "OrderItem", back_populates="order", cascade="all, delete-orphan"
     )
-    returns: List["ReturnRequest"] = relationship("ReturnRequest", back_populates="order")
+    returns: List[ReturnRequest] = relationship("ReturnRequest", back_populates="order")
 
 
 class OrderItem(Base):
@@ -205,9 +213,7 @@ class ReturnRequest(Base):
 
     order: Order = relationship("Order", back_populates="returns")
     item: OrderItem = relationship("OrderItem")
-    refund: Optional["Refund"] = relationship(
-        "Refund", back_populates="return_request", uselist=False
-    )
+    refund: Refund | None = relationship("Refund", back_populates="return_request", uselist=False)
 
 
 class Refund(Base):
@@ -217,13 +223,11 @@ class Refund(Base):
 
     id: int = Column(Integer, primary_key=True)
     order_id: int = Column(ForeignKey("orders.id"), nullable=False, index=True)
-    return_id: Optional[int] = Column(ForeignKey("returns.id"), unique=True)
+    return_id: int | None = Column(ForeignKey("returns.id"), unique=True)
     amount: Decimal = Column(Money(), nullable=False)
     status: RefundStatus = Column(_enum(RefundStatus, "refund_status"), nullable=False)
     created_at: datetime = Column(DateTime, nullable=False)
-    issued_at: Optional[datetime] = Column(DateTime)
+    issued_at: datetime | None = Column(DateTime)
 
     order: Order = relationship("Order")
-    return_request: Optional[ReturnRequest] = relationship(
-        "ReturnRequest", back_populates="refund"
-    )
+    return_request: ReturnRequest | None = relationship("ReturnRequest", back_populates="refund")

@@ -35,70 +35,212 @@ FIRST_ORDER_ID = 1001
 
 CATALOGUE = {
     "Clothing": [
-        ("Linen Summer Dress", 59), ("Slim Fit Jeans", 49), ("Merino Wool Sweater", 89),
-        ("Cotton Crew T-Shirt", 19), ("Rain Jacket", 99), ("Chino Shorts", 35),
-        ("Silk Blouse", 75), ("Hooded Sweatshirt", 45),
+        ("Linen Summer Dress", 59),
+        ("Slim Fit Jeans", 49),
+        ("Merino Wool Sweater", 89),
+        ("Cotton Crew T-Shirt", 19),
+        ("Rain Jacket", 99),
+        ("Chino Shorts", 35),
+        ("Silk Blouse", 75),
+        ("Hooded Sweatshirt", 45),
     ],
     "Shoes": [
-        ("Trail Running Shoes", 120), ("Leather Ankle Boots", 140), ("Canvas Sneakers", 55),
-        ("Suede Loafers", 95), ("Flip Flops", 15), ("Hiking Boots", 160), ("Ballet Flats", 50),
+        ("Trail Running Shoes", 120),
+        ("Leather Ankle Boots", 140),
+        ("Canvas Sneakers", 55),
+        ("Suede Loafers", 95),
+        ("Flip Flops", 15),
+        ("Hiking Boots", 160),
+        ("Ballet Flats", 50),
     ],
     "Electronics": [
-        ("Wireless Earbuds", 79), ("Noise Cancelling Headphones", 249), ("Smart Watch", 199),
-        ("Bluetooth Speaker", 65), ("USB-C Charger", 29), ("4K Action Camera", 299),
-        ("E-Book Reader", 129), ("Portable Power Bank", 39),
+        ("Wireless Earbuds", 79),
+        ("Noise Cancelling Headphones", 249),
+        ("Smart Watch", 199),
+        ("Bluetooth Speaker", 65),
+        ("USB-C Charger", 29),
+        ("4K Action Camera", 299),
+        ("E-Book Reader", 129),
+        ("Portable Power Bank", 39),
     ],
     "Home & Kitchen": [
-        ("Espresso Machine", 349), ("Cast Iron Skillet", 45), ("Chef Knife", 89),
-        ("Cotton Bed Sheets", 69), ("Ceramic Dinner Set", 119), ("Air Fryer", 109),
-        ("Scented Candle", 22), ("Memory Foam Pillow", 49),
+        ("Espresso Machine", 349),
+        ("Cast Iron Skillet", 45),
+        ("Chef Knife", 89),
+        ("Cotton Bed Sheets", 69),
+        ("Ceramic Dinner Set", 119),
+        ("Air Fryer", 109),
+        ("Scented Candle", 22),
+        ("Memory Foam Pillow", 49),
     ],
     "Beauty": [
-        ("Vitamin C Serum", 34), ("Hydrating Face Cream", 28), ("Hair Dryer", 89),
-        ("Perfume Eau de Parfum", 95), ("Mineral Sunscreen", 19), ("Makeup Brush Set", 39),
+        ("Vitamin C Serum", 34),
+        ("Hydrating Face Cream", 28),
+        ("Hair Dryer", 89),
+        ("Perfume Eau de Parfum", 95),
+        ("Mineral Sunscreen", 19),
+        ("Makeup Brush Set", 39),
     ],
     "Sports": [
-        ("Yoga Mat", 35), ("Adjustable Dumbbells", 199), ("Road Bike Helmet", 79),
-        ("Running Backpack", 59), ("Tennis Racket", 129), ("Water Bottle", 18),
+        ("Yoga Mat", 35),
+        ("Adjustable Dumbbells", 199),
+        ("Road Bike Helmet", 79),
+        ("Running Backpack", 59),
+        ("Tennis Racket", 129),
+        ("Water Bottle", 18),
         ("Resistance Bands", 25),
     ],
     "Toys": [
-        ("Wooden Train Set", 49), ("Building Blocks 500 pcs", 39), ("Plush Teddy Bear", 25),
-        ("Remote Control Car", 69), ("Jigsaw Puzzle 1000 pcs", 22),
+        ("Wooden Train Set", 49),
+        ("Building Blocks 500 pcs", 39),
+        ("Plush Teddy Bear", 25),
+        ("Remote Control Car", 69),
+        ("Jigsaw Puzzle 1000 pcs", 22),
     ],
     "Books": [
-        ("Cookbook: Everyday Italian", 29), ("Mystery Novel", 15), ("Travel Guide: Japan", 25),
-        ("Children's Picture Book", 12), ("Productivity Handbook", 20),
+        ("Cookbook: Everyday Italian", 29),
+        ("Mystery Novel", 15),
+        ("Travel Guide: Japan", 25),
+        ("Children's Picture Book", 12),
+        ("Productivity Handbook", 20),
     ],
 }
 
-FIRST_NAMES = (
-    "Emma Liam Olivia Noah Ava Elijah Sophia Lucas Mia Mason Amelia Ethan Harper Logan Evelyn "
-    "James Abigail Aiden Emily Jackson Ella Sebastian Grace Mateo Chloe Henry Zoe Leo Nora "
-    "Daniel Lily Samuel Hannah David Aria Joseph Layla Wei Mei Jun Yuki Priya Arjun Fatima Omar"
-).split()
-LAST_NAMES = (
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
-    "Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Thompson White Harris Clark Lewis "
-    "Walker Hall Young King Wright Scott Green Baker Adams Nelson Chen Wang Zhang Kumar Patel"
-).split()
-CITIES = [
-    ("London", "GB", "EC1A 1BB"), ("Manchester", "GB", "M1 1AE"), ("Berlin", "DE", "10115"),
-    ("Munich", "DE", "80331"), ("Paris", "FR", "75001"), ("Lyon", "FR", "69001"),
-    ("Madrid", "ES", "28001"), ("Amsterdam", "NL", "1012 AB"), ("New York", "US", "10001"),
-    ("Austin", "US", "73301"), ("Seattle", "US", "98101"), ("Toronto", "CA", "M5H 2N2"),
+FIRST_NAMES = [
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "Lucas",
+    "Mia",
+    "Mason",
+    "Amelia",
+    "Ethan",
+    "Harper",
+    "Logan",
+    "Evelyn",
+    "James",
+    "Abigail",
+    "Aiden",
+    "Emily",
+    "Jackson",
+    "Ella",
+    "Sebastian",
+    "Grace",
+    "Mateo",
+    "Chloe",
+    "Henry",
+    "Zoe",
+    "Leo",
+    "Nora",
+    "Daniel",
+    "Lily",
+    "Samuel",
+    "Hannah",
+    "David",
+    "Aria",
+    "Joseph",
+    "Layla",
+    "Wei",
+    "Mei",
+    "Jun",
+    "Yuki",
+    "Priya",
+    "Arjun",
+    "Fatima",
+    "Omar",
 ]
-STREETS = "High Street|Station Road|Church Lane|Park Avenue|Mill Road|Oak Street|Elm Way".split("|")
-CARRIERS = {"DHL": "JD01460000{:06d}", "UPS": "1Z999AA1{:08d}", "FedEx": "7946{:08d}", "USPS": "9400{:12d}"}
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Hall",
+    "Young",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Chen",
+    "Wang",
+    "Zhang",
+    "Kumar",
+    "Patel",
+]
+CITIES = [
+    ("London", "GB", "EC1A 1BB"),
+    ("Manchester", "GB", "M1 1AE"),
+    ("Berlin", "DE", "10115"),
+    ("Munich", "DE", "80331"),
+    ("Paris", "FR", "75001"),
+    ("Lyon", "FR", "69001"),
+    ("Madrid", "ES", "28001"),
+    ("Amsterdam", "NL", "1012 AB"),
+    ("New York", "US", "10001"),
+    ("Austin", "US", "73301"),
+    ("Seattle", "US", "98101"),
+    ("Toronto", "CA", "M5H 2N2"),
+]
+STREETS = [
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Park Avenue",
+    "Mill Road",
+    "Oak Street",
+    "Elm Way",
+]
+CARRIERS = {
+    "DHL": "JD01460000{:06d}",
+    "UPS": "1Z999AA1{:08d}",
+    "FedEx": "7946{:08d}",
+    "USPS": "9400{:12d}",
+}
 PAYMENT_METHODS = ("visa", "mastercard", "amex", "paypal", "apple_pay", "bank_transfer")
 DELIVERY_METHODS = (("standard", 5), ("express", 2), ("next_day", 1))
 RETURN_REASONS = (
-    "wrong size", "arrived damaged", "not as described", "changed my mind",
-    "better price elsewhere", "late delivery",
+    "wrong size",
+    "arrived damaged",
+    "not as described",
+    "changed my mind",
+    "better price elsewhere",
+    "late delivery",
 )
 STATUS_WEIGHTS = (
-    (OrderStatus.PROCESSING, 15), (OrderStatus.SHIPPED, 20), (OrderStatus.DELIVERED, 40),
-    (OrderStatus.CANCELLED, 8), (OrderStatus.RETURNED, 7), (OrderStatus.REFUNDED, 10),
+    (OrderStatus.PROCESSING, 15),
+    (OrderStatus.SHIPPED, 20),
+    (OrderStatus.DELIVERED, 40),
+    (OrderStatus.CANCELLED, 8),
+    (OrderStatus.RETURNED, 7),
+    (OrderStatus.REFUNDED, 10),
 )
 
 
@@ -127,7 +269,9 @@ def seed(
             order_id += 1
     logger.info(
         "Seeded %d customers, %d products, %d orders",
-        len(people), len(catalogue), order_id - FIRST_ORDER_ID,
+        len(people),
+        len(catalogue),
+        order_id - FIRST_ORDER_ID,
     )
 
 
@@ -140,7 +284,7 @@ def _create_catalogue(session: Session, limit: int) -> List[Product]:
     names = list(CATALOGUE)
     row = 0
     while len(products) < limit and any(row < len(c) for c in columns):
-        for name, items in zip(names, columns):
+        for name, items in zip(names, columns, strict=True):
             if row < len(items) and len(products) < limit:
                 title, price = items[row]
                 products.append(
@@ -223,16 +367,17 @@ def _create_order(
         order.payment_status = PaymentStatus.FAILED if rng.random() < 0.5 else PaymentStatus.PENDING
     if order.payment_status is PaymentStatus.PAID:
         order.invoice_number = f"INV-{placed_at.year}-{order_id:06d}"
+    shipped_at = placed_at + timedelta(days=1)
     if status not in (OrderStatus.PROCESSING, OrderStatus.CANCELLED):
         carrier = rng.choice(list(CARRIERS))
         order.carrier = carrier
         order.tracking_number = CARRIERS[carrier].format(rng.randint(0, 10**6 - 1))
-        order.shipped_at = placed_at + timedelta(days=1)
-        order.eta = (order.shipped_at + timedelta(days=transit_days)).date()
+        order.shipped_at = shipped_at
+        order.eta = (shipped_at + timedelta(days=transit_days)).date()
         if status is OrderStatus.SHIPPED and order.eta <= now.date():
             order.eta = now.date() + timedelta(days=rng.randint(1, transit_days + 1))
     if status in (OrderStatus.DELIVERED, OrderStatus.RETURNED, OrderStatus.REFUNDED):
-        order.delivered_at = order.shipped_at + timedelta(days=transit_days)  # type: ignore[operator]
+        order.delivered_at = shipped_at + timedelta(days=transit_days)
     if status is OrderStatus.CANCELLED:
         order.cancelled_at = placed_at + timedelta(hours=rng.randint(1, 20))
         if order.payment_status is PaymentStatus.PAID:
@@ -259,7 +404,8 @@ def _refund(order: Order, amount: Decimal, when: datetime, *, issued: bool) -> R
 def _return_item(session: Session, rng: random.Random, order: Order, *, refunded: bool) -> None:
     """A received return of one item, with its refund pending or issued."""
     item = rng.choice(order.items)
-    when = order.delivered_at + timedelta(days=rng.randint(2, 10))  # type: ignore[operator]
+    assert order.delivered_at is not None, "only delivered orders are returned"
+    when = order.delivered_at + timedelta(days=rng.randint(2, 10))
     request = ReturnRequest(
         order=order,
         item=item,
@@ -267,7 +413,9 @@ def _return_item(session: Session, rng: random.Random, order: Order, *, refunded
         status=ReturnStatus.REFUNDED if refunded else ReturnStatus.RECEIVED,
         created_at=when,
     )
-    refund = _refund(order, item.unit_price * item.quantity, when + timedelta(days=4), issued=refunded)
+    refund = _refund(
+        order, item.unit_price * item.quantity, when + timedelta(days=4), issued=refunded
+    )
     refund.return_request = request
     if refunded:
         order.payment_status = PaymentStatus.REFUNDED

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 from pydantic import BaseSettings, Field, validator
 
@@ -24,7 +23,7 @@ class Settings(BaseSettings):
     # Folder for the embedded default's files (SQLite databases, FAISS index).
     data_dir: Path = Field(default=PROJECT_ROOT / "var")
     # SQLAlchemy URL of the shop database / customer knowledge graph.
-    database_url: Optional[str] = None
+    database_url: str | None = None
     # Seed of the deterministic demo data.
     seed: int = 20240601
     # How many demo customers the seed creates.
@@ -41,7 +40,7 @@ class Settings(BaseSettings):
     # Port of the insight web app (shop page, agent console, dashboard).
     insight_port: int = 8080
     # SQLite file (or SQLAlchemy URL) of Rasa's tracker store on the embedded default.
-    tracker_db: Optional[str] = None
+    tracker_db: str | None = None
 
     # Returns are accepted this many days after delivery.
     return_window_days: int = 30

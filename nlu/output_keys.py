@@ -1,4 +1,6 @@
-"""Keys the NLU publishes in a parse result beyond Rasa's own; imported by nlu/, actions/ and insight/.
+"""Keys the NLU publishes in a parse result beyond Rasa's own.
+
+Imported by nlu/, actions/ and insight/.
 
 Kept free of heavy imports so the action server (which never imports rasa) can use it.
 """

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,7 +35,7 @@ class Service:
     name: str
     command: List[str]
     health_url: str
-    process: Optional[subprocess.Popen] = None
+    process: subprocess.Popen | None = None
 
 
 def service_environment(settings: Settings) -> Dict[str, str]:
@@ -55,18 +55,27 @@ def build_services(settings: Settings, model_dir: Path) -> List[Service]:
     return [
         Service(
             "action server",
-            rasa + ["run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
+            [*rasa, "run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
             f"http://{settings.host}:{settings.action_port}/health",
         ),
         Service(
             "rasa server",
-            rasa
-            + [
-                "run", "--enable-api", "--cors", "*",
-                "--model", str(model_dir),
-                "--endpoints", str(ROOT / "bot" / "endpoints.yml"),
-                "--credentials", str(ROOT / "bot" / "credentials.yml"),
-                "--interface", settings.host, "--port", str(settings.rasa_port),
+            [
+                *rasa,
+                "run",
+                "--enable-api",
+                "--cors",
+                "*",
+                "--model",
+                str(model_dir),
+                "--endpoints",
+                str(ROOT / "bot" / "endpoints.yml"),
+                "--credentials",
+                str(ROOT / "bot" / "credentials.yml"),
+                "--interface",
+                settings.host,
+                "--port",
+                str(settings.rasa_port),
             ],
             f"{settings.rasa_url}/status",
         ),
@@ -131,7 +140,11 @@ def main() -> int:
             log_path = logs / (service.name.replace(" ", "_") + ".log")
             log_file = open(log_path, "ab")  # noqa: SIM115 - closed with the process
             service.process = subprocess.Popen(
-                service.command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                service.command,
+                cwd=ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
             logger.info("started %s (pid %d), log: %s", service.name, service.process.pid, log_path)

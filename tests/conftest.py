@@ -52,6 +52,6 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture()
-def session_factory(engine: Engine) -> "sessionmaker[Session]":
+def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Session factory on the test's database."""
     return make_session_factory(engine)

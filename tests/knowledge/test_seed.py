@@ -1,4 +1,4 @@
-"""The migration builds the schema and the seed fills it deterministically with every order state."""
+"""The migration builds the schema; the seed fills it deterministically, every order state."""
 
 from __future__ import annotations
 
@@ -22,19 +22,28 @@ from knowledge.seed import FIRST_ORDER_ID, is_empty, seed
 from tests.conftest import SEED_NOW, SEED_VALUE
 
 
-def _fingerprint(factory: "sessionmaker[Session]") -> list[tuple]:
+def _fingerprint(factory: sessionmaker[Session]) -> list[tuple]:
     with factory() as session:
         rows = session.execute(
-            select(Order.id, Order.customer_id, Order.status, Order.total, Order.tracking_number)
-            .order_by(Order.id)
+            select(
+                Order.id, Order.customer_id, Order.status, Order.total, Order.tracking_number
+            ).order_by(Order.id)
         ).all()
     return [tuple(row) for row in rows]
 
 
 def test_migration_creates_every_table(engine) -> None:
     tables = set(inspect(engine).get_table_names())
-    assert {"customers", "products", "categories", "orders", "order_items", "returns",
-            "refunds", "alembic_version"} <= tables
+    assert {
+        "customers",
+        "products",
+        "categories",
+        "orders",
+        "order_items",
+        "returns",
+        "refunds",
+        "alembic_version",
+    } <= tables
 
 
 def test_migration_is_idempotent(database_url: str) -> None:
@@ -46,15 +55,20 @@ def test_seed_has_orders_in_every_state(session_factory) -> None:
     with session_factory() as session:
         statuses = Counter(session.execute(select(Order.status)).scalars())
         assert set(statuses) == set(OrderStatus)
-        shipped = session.execute(
-            select(Order).where(Order.status == OrderStatus.SHIPPED)
-        ).scalars().all()
+        shipped = (
+            session.execute(select(Order).where(Order.status == OrderStatus.SHIPPED))
+            .scalars()
+            .all()
+        )
         assert shipped and all(o.tracking_number and o.carrier for o in shipped)
         assert all(o.eta is not None and o.eta > SEED_NOW.date() for o in shipped)
         assert session.execute(select(func.min(Order.id))).scalar_one() == FIRST_ORDER_ID
-        assert session.execute(
-            select(func.count()).where(Order.payment_status == PaymentStatus.FAILED)
-        ).scalar_one() > 0
+        assert (
+            session.execute(
+                select(func.count()).where(Order.payment_status == PaymentStatus.FAILED)
+            ).scalar_one()
+            > 0
+        )
 
 
 def test_returned_and_refunded_orders_have_returns_and_refunds(session_factory) -> None:
@@ -63,15 +77,16 @@ def test_returned_and_refunded_orders_have_returns_and_refunds(session_factory) 
             select(Order).where(Order.status.in_([OrderStatus.RETURNED, OrderStatus.REFUNDED]))
         ).scalars():
             assert order.returns, order.id
-            refund = session.execute(
-                select(Refund).where(Refund.order_id == order.id)
-            ).scalar_one()
+            refund = session.execute(select(Refund).where(Refund.order_id == order.id)).scalar_one()
             assert (refund.issued_at is not None) == (order.status is OrderStatus.REFUNDED)
-        assert session.execute(
-            select(func.count(ReturnRequest.id)).where(
-                ReturnRequest.status == ReturnStatus.REQUESTED
-            )
-        ).scalar_one() > 0
+        assert (
+            session.execute(
+                select(func.count(ReturnRequest.id)).where(
+                    ReturnRequest.status == ReturnStatus.REQUESTED
+                )
+            ).scalar_one()
+            > 0
+        )
 
 
 def test_seed_is_deterministic(tmp_path, session_factory) -> None:
