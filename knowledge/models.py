@@ -9,16 +9,20 @@ from decimal import Decimal
 from typing import List
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import registry, relationship
 from sqlalchemy.orm.decl_api import DeclarativeMeta
@@ -231,3 +235,157 @@ class Refund(Base):
 
     order: Order = relationship("Order")
     return_request: ReturnRequest | None = relationship("ReturnRequest", back_populates="refund")
+
+
+# --- Customer knowledge graph: conversations, messages, typed edges, escalations ---
+
+
+class NodeType(str, enum.Enum):
+    """Kinds of node an edge of the knowledge graph connects (the key is the row id or name)."""
+
+    CUSTOMER = "customer"
+    CONVERSATION = "conversation"
+    MESSAGE = "message"
+    ORDER = "order"
+    PRODUCT = "product"
+    CATEGORY = "category"
+    ASPECT = "aspect"
+
+
+class Relation(str, enum.Enum):
+    """Relations recorded from conversations (structural ones come from the shop tables)."""
+
+    COMPLAINED_ABOUT = "COMPLAINED_ABOUT"
+    PRAISED = "PRAISED"
+    ASKED_ABOUT = "ASKED_ABOUT"
+    MENTIONED = "MENTIONED"
+    HAS_DEMAND = "HAS_DEMAND"
+
+
+class EscalationStatus(str, enum.Enum):
+    """Life cycle of a hand-over to a human agent."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class EscalationPriority(enum.IntEnum):
+    """How urgently an escalation needs an agent (stored as an integer; higher is sooner)."""
+
+    LOW = 1
+    NORMAL = 2
+    HIGH = 3
+    URGENT = 4
+
+
+class Conversation(Base):
+    """One Rasa conversation (a ``sender_id``), linked to the customer once known."""
+
+    __tablename__ = "conversations"
+
+    id: int = Column(Integer, primary_key=True)
+    sender_id: str = Column(String(255), nullable=False, unique=True)
+    customer_id: int | None = Column(ForeignKey("customers.id"), index=True)
+    channel: str | None = Column(String(40))
+    started_at: datetime = Column(DateTime, nullable=False)
+    last_turn_at: datetime = Column(DateTime, nullable=False)
+    turn_count: int = Column(Integer, nullable=False, default=0)
+
+    customer: Customer | None = relationship("Customer")
+    messages: List[Message] = relationship(
+        "Message", back_populates="conversation", order_by="Message.turn"
+    )
+    escalations: List[Escalation] = relationship("Escalation", back_populates="conversation")
+
+
+class Message(Base):
+    """One user turn: its text, intent, sentiment and demands, stored once per Rasa message."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "rasa_message_id", name="uq_messages_rasa_message"),
+        UniqueConstraint("conversation_id", "turn", name="uq_messages_turn"),
+    )
+
+    id: int = Column(Integer, primary_key=True)
+    conversation_id: int = Column(ForeignKey("conversations.id"), nullable=False, index=True)
+    # 1, 2, 3 ... within the conversation.
+    turn: int = Column(Integer, nullable=False)
+    # Rasa's message id (or a digest of timestamp and text when absent): the idempotency key.
+    rasa_message_id: str = Column(String(64), nullable=False)
+    # Epoch seconds of Rasa's ``user`` event.
+    rasa_timestamp: float | None = Column(Float)
+    customer_id: int | None = Column(ForeignKey("customers.id"), index=True)
+    text: str = Column(Text, nullable=False, default="")
+    intent: str | None = Column(String(100))
+    intent_confidence: float | None = Column(Float)
+    sentiment_label: str | None = Column(String(10))
+    # Signed: P(positive) - P(negative), in [-1, 1].
+    sentiment_score: float | None = Column(Float)
+    sentiment_confidence: float | None = Column(Float)
+    # [{"aspect", "confidence", "product", "product_id", "sentiment"}, ...]
+    demands: list = Column(JSON, nullable=False, default=list)
+    # First product / order the turn named (resolved to shop rows), if any.
+    product_id: int | None = Column(ForeignKey("products.id"), index=True)
+    order_id: int | None = Column(ForeignKey("orders.id"), index=True)
+    # When the user sent it (from the Rasa event) and when it was recorded.
+    sent_at: datetime = Column(DateTime, nullable=False, index=True)
+    created_at: datetime = Column(DateTime, nullable=False)
+
+    conversation: Conversation = relationship("Conversation", back_populates="messages")
+    customer: Customer | None = relationship("Customer")
+    edges: List[GraphEdge] = relationship(
+        "GraphEdge", back_populates="message", cascade="all, delete-orphan"
+    )
+
+
+class GraphEdge(Base):
+    """A typed, weighted, timestamped edge ``source -relation-> target`` learnt from a message."""
+
+    __tablename__ = "graph_edges"
+    __table_args__ = (
+        Index("ix_graph_edges_source", "source_type", "source_key"),
+        Index("ix_graph_edges_target", "target_type", "target_key", "relation"),
+    )
+
+    id: int = Column(Integer, primary_key=True)
+    source_type: str = Column(String(20), nullable=False)
+    source_key: str = Column(String(64), nullable=False)
+    relation: str = Column(String(40), nullable=False)
+    target_type: str = Column(String(20), nullable=False)
+    target_key: str = Column(String(64), nullable=False)
+    weight: float = Column(Float, nullable=False, default=1.0)
+    # e.g. {"aspect": "delivery", "sentiment": -0.9}
+    properties: dict = Column(JSON, nullable=False, default=dict)
+    created_at: datetime = Column(DateTime, nullable=False, index=True)
+    message_id: int | None = Column(ForeignKey("messages.id"), index=True)
+
+    message: Message | None = relationship("Message", back_populates="edges")
+
+
+class Escalation(Base):
+    """A conversation handed over to a human agent (opened, claimed, resolved)."""
+
+    __tablename__ = "escalations"
+
+    id: int = Column(Integer, primary_key=True)
+    conversation_id: int = Column(ForeignKey("conversations.id"), nullable=False, index=True)
+    customer_id: int | None = Column(ForeignKey("customers.id"), index=True)
+    # The user turn that triggered it, if any.
+    message_id: int | None = Column(ForeignKey("messages.id"))
+    reason: str = Column(String(200), nullable=False)
+    priority: int = Column(Integer, nullable=False, default=int(EscalationPriority.NORMAL))
+    status: EscalationStatus = Column(
+        _enum(EscalationStatus, "escalation_status"),
+        nullable=False,
+        default=EscalationStatus.OPEN,
+        index=True,
+    )
+    created_at: datetime = Column(DateTime, nullable=False)
+    claimed_by: str | None = Column(String(120))
+    claimed_at: datetime | None = Column(DateTime)
+    resolved_at: datetime | None = Column(DateTime)
+
+    conversation: Conversation = relationship("Conversation", back_populates="escalations")
+    customer: Customer | None = relationship("Customer")

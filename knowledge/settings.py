@@ -44,6 +44,33 @@ class Settings(BaseSettings):
 
     # Returns are accepted this many days after delivery.
     return_window_days: int = 30
+    # Folder of trained Rasa models (`make train` writes there; the servers load the latest).
+    models_dir: Path = Field(default=PROJECT_ROOT / "models")
+
+    # --- Knowledge graph (actions/record_turn.py) ---
+    # Longest a user turn waits for its graph update; past it the turn goes on unrecorded.
+    record_turn_timeout_s: float = 2.0
+
+    # --- FAQ answers (knowledge/answer_templates.py, knowledge/answer_index.py) ---
+    # Shop facts filled into answer templates.
+    shop_name: str = "Northwind Store"
+    support_email: str = "help@northwind.example"
+    support_phone: str = "+44 20 7946 0000"
+    support_hours: str = "Monday to Friday 8:00-20:00 and Saturday 9:00-17:00 (UK time)"
+    currency_symbol: str = "$"
+    free_shipping_over: int = 50
+    refund_processing_days: int = 5
+    warranty_months: int = 24
+    # Local sentence-transformers model dir for answer retrieval; None = bundled all-MiniLM-L6-v2.
+    answer_encoder: str | None = None
+    # Folder of the persisted FAISS answer index; None = data_dir / "answer_index".
+    answer_index_dir: Path | None = None
+    # Cosine score the best answer must reach to be sent. Tuned by benchmarks/bench_retrieval.py
+    # on paraphrases/dev + CLINC150 oos/val (objective 0.93); on the held-out test set it answers
+    # 72% correctly, asks 12%, and rejects 92% of CLINC150 oos/test.
+    answer_threshold: float = 0.50
+    # Two different answers whose scores differ by less than this are offered as a choice (same tuning).
+    answer_margin: float = 0.03
 
     class Config:
         env_prefix = "SHOP_"
