@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from knowledge.answer_index import AnswerIndex, Encoder, encoder_path, index_dir, load_or_build
 from knowledge.db import get_engine, make_session_factory
 from knowledge.settings import Settings, get_settings
 
@@ -24,8 +26,31 @@ def session_factory() -> sessionmaker[Session]:
     return make_session_factory(get_engine(settings().resolved_database_url))
 
 
+def now() -> datetime:
+    """The current local time without microseconds (naive, like the shop's timestamps)."""
+    return datetime.now().replace(microsecond=0)
+
+
+@lru_cache(maxsize=1)
+def encoder() -> Encoder:
+    """The sentence-transformers encoder of FAQ questions (loaded on first use)."""
+    return Encoder(encoder_path(settings()))
+
+
+@lru_cache(maxsize=1)
+def answer_index() -> AnswerIndex:
+    """The FAQ answer index, loaded once per process and rebuilt first when the templates or
+    the encoder changed since it was saved."""
+    model = encoder()
+    return load_or_build(
+        index_dir(settings()), model, encoder_name=model.name, dimension=model.dimension
+    )
+
+
 def clear_caches() -> None:
     """Forget every cached resource (tests point the providers at a new database)."""
     get_settings.cache_clear()
     get_engine.cache_clear()
     session_factory.cache_clear()
+    encoder.cache_clear()
+    answer_index.cache_clear()

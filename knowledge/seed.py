@@ -222,7 +222,7 @@ CARRIERS = {
     "DHL": "JD01460000{:06d}",
     "UPS": "1Z999AA1{:08d}",
     "FedEx": "7946{:08d}",
-    "USPS": "9400{:12d}",
+    "USPS": "9400{:012d}",
 }
 PAYMENT_METHODS = ("visa", "mastercard", "amex", "paypal", "apple_pay", "bank_transfer")
 DELIVERY_METHODS = (("standard", 5), ("express", 2), ("next_day", 1))

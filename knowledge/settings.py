@@ -17,6 +17,30 @@ logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+# Defaults of the churn signal weights (documented in insight/churn.py).
+_CHURN_WEIGHTS: dict[str, float] = {
+    "negative_turn": 0.12,
+    "negative_streak": 0.25,
+    "sentiment_drop": 0.1,
+    "fallback": 0.1,
+    "failed_lookup": 0.1,
+    "threat_to_leave": 0.45,
+    "dispute": 0.5,
+    "repeated_contact": 0.25,
+    "past_escalation": 0.15,
+    "negative_history": 0.15,
+    "late_order": 0.12,
+    "problem_order": 0.06,
+    "open_return": 0.05,
+}
+_CHURN_INTENT_WEIGHTS: dict[str, float] = {
+    "delete_account": 0.35,
+    "complaint": 0.2,
+    "cancel_order": 0.12,
+    "get_refund": 0.1,
+}
+
+
 class Settings(BaseSettings):
     """Typed settings of the shop, the bot's actions and the insight web app."""
 
@@ -50,6 +74,44 @@ class Settings(BaseSettings):
     # --- Knowledge graph (actions/record_turn.py) ---
     # Longest a user turn waits for its graph update; past it the turn goes on unrecorded.
     record_turn_timeout_s: float = 2.0
+
+    # --- Churn risk and hand-over to a human (insight/churn.py, actions/escalation.py) ---
+    # Weight of each churn signal (noisy-OR: risk = 1 - prod(1 - weight) over the signals that
+    # fired). JSON in SHOP_CHURN_WEIGHTS replaces the whole mapping; see insight/churn.py.
+    churn_weights: dict[str, float] = Field(default_factory=lambda: dict(_CHURN_WEIGHTS))
+    # Weight of a churn intent in the conversation (JSON in SHOP_CHURN_INTENT_WEIGHTS).
+    churn_intent_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(_CHURN_INTENT_WEIGHTS)
+    )
+    # Share of the customer's history (knowledge graph) in the turn's risk; below the threshold
+    # on its own so history alone never hands a conversation over.
+    churn_history_share: float = 0.5
+    # Turn risk at which the bot hands the conversation to a person. Tuned by
+    # benchmarks/bench_churn.py on benchmarks/data/churn_conversations.yml.
+    churn_threshold: float = 0.6
+    # A negative turn counts for the streak trigger at this sentiment confidence or above ...
+    handoff_negative_confidence: float = 0.8
+    # ... and this many such turns in a row hand over.
+    handoff_negative_streak: int = 3
+    # Not understood messages in a row that hand over.
+    handoff_fallbacks: int = 3
+    # Lifetime spend (currency units) from which a customer is high value (raises priority).
+    handoff_high_value_spend: float = 500.0
+    # Seconds an escalation may wait unclaimed before the shopper is offered a callback/ticket.
+    handoff_claim_timeout_s: float = 120.0
+    # An agent counts as online when the console heard from them within this many seconds.
+    handoff_presence_s: float = 60.0
+    # Rasa HTTP API token (`rasa run --enable-api --auth-token`), if the server requires one.
+    rasa_token: str | None = None
+
+    # --- Agent console (insight/console/) ---
+    # Key that signs console session cookies; None = a random key per process (sessions end
+    # when the web app restarts). Set it in production.
+    console_secret: str | None = None
+    # Console sessions expire after this many seconds.
+    console_session_s: int = 8 * 3600
+    # Seconds between the console's database polls for queue changes (pushed over websockets).
+    console_poll_s: float = 0.5
 
     # --- FAQ answers (knowledge/answer_templates.py, knowledge/answer_index.py) ---
     # Shop facts filled into answer templates.

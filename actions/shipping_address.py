@@ -1,0 +1,132 @@
+"""Change where an order ships (before shipping) or the account's saved shipping address."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.account import SignedInFormValidator
+from actions.order_form import OrderFormValidator
+from actions.shop_action import AccountAction, OrderAction
+from knowledge import shop
+from knowledge.models import Order, OrderStatus
+
+logger = logging.getLogger(__name__)
+
+
+def validate_address_text(value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
+    """``{"shipping_address": text}`` when the text parses as an address, else ask again."""
+    try:
+        shop.parse_address(value, default_country="GB")
+    except shop.InvalidAddress as error:
+        too_long = len(" ".join(str(value or "").split())) > shop.MAX_ADDRESS_LENGTH
+        logger.info("Rejected address: %s", error)
+        dispatcher.utter_message(
+            response="utter_address_too_long" if too_long else "utter_invalid_address"
+        )
+        return {"shipping_address": None}
+    return {"shipping_address": " ".join(str(value).split())}
+
+
+class ValidateShippingAddressForm(OrderFormValidator):
+    """Which order, then the new address (only for orders not yet shipped)."""
+
+    follow_up_slots = ("shipping_address",)
+
+    def name(self) -> str:
+        """Validator of ``shipping_address_form``."""
+        return "validate_shipping_address_form"
+
+    def eligible(self, order: Order) -> bool:
+        """Only orders in processing can get a new address."""
+        return order.status in shop.CHANGEABLE
+
+    def validate_shipping_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """Non-empty, not absurdly long, street, city and postcode."""
+        return validate_address_text(value, dispatcher)
+
+
+class ActionChangeShippingAddress(OrderAction):
+    """Update the order's shipping fields, or explain why it's too late."""
+
+    reset_slots = ("shipping_address", "order_eligible")
+
+    def name(self) -> str:
+        """Submit action of ``shipping_address_form``."""
+        return "action_change_shipping_address"
+
+    def on_order(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        session: Session,
+        order: Order,
+        requester: shop.Requester,
+    ) -> List[EventType] | None:
+        """Change the address of a processing order."""
+        if order.status is OrderStatus.SHIPPED:
+            dispatcher.utter_message(
+                response="utter_cannot_change_address_shipped",
+                order_id=order.id,
+                carrier=order.carrier,
+                tracking_number=order.tracking_number,
+            )
+            return None
+        if order.status not in shop.CHANGEABLE:
+            dispatcher.utter_message(
+                response="utter_cannot_change_finished",
+                order_id=order.id,
+                status=order.status.value,
+            )
+            return None
+        address = shop.change_shipping_address(
+            session, order.id, requester, tracker.get_slot("shipping_address")
+        )
+        dispatcher.utter_message(
+            response="utter_address_changed", order_id=order.id, address=str(address)
+        )
+        return None
+
+
+class ValidateSavedAddressForm(SignedInFormValidator):
+    """The account's new saved address (signed-in customers only)."""
+
+    def name(self) -> str:
+        """Validator of ``saved_address_form``."""
+        return "validate_saved_address_form"
+
+    def validate_shipping_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """Non-empty, not absurdly long, street, city and postcode."""
+        return validate_address_text(value, dispatcher)
+
+
+class ActionSetSavedAddress(AccountAction):
+    """Save the customer's new default shipping address."""
+
+    reset_slots = ("shipping_address",)
+
+    def name(self) -> str:
+        """Submit action of ``saved_address_form``."""
+        return "action_set_saved_address"
+
+    def perform(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session
+    ) -> List[EventType]:
+        """Write the address to the customer record."""
+        text = tracker.get_slot("shipping_address")
+        if not text:
+            dispatcher.utter_message(response="utter_ask_shipping_address")
+            return []
+        address = shop.set_default_address(session, self.customer_id(tracker), text)
+        dispatcher.utter_message(response="utter_saved_address_changed", address=str(address))
+        return []

@@ -1,0 +1,148 @@
+"""Abstract base of every action that reads or writes the shop database.
+
+It opens one short transaction per run, turns the shop's domain errors into friendly
+responses and any database failure into a polite "something went wrong" (never a traceback).
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from actions import deps
+from actions.identity import requester_from
+from knowledge import shop
+
+logger = logging.getLogger(__name__)
+
+
+def explain_order_error(
+    dispatcher: CollectingDispatcher, error: shop.ShopError, order_id: Any, guest: bool
+) -> bool:
+    """Utter the response for an order lookup error; False if ``error`` is not one of those."""
+    if isinstance(error, shop.InvalidOrderId):
+        dispatcher.utter_message(response="utter_invalid_order_id")
+    elif isinstance(error, shop.OrderNotFound):
+        response = "utter_order_not_found_guest" if guest else "utter_order_not_found"
+        dispatcher.utter_message(response=response, order_id=order_id)
+    elif isinstance(error, shop.NotCustomersOrder):
+        dispatcher.utter_message(response="utter_not_your_order", order_id=order_id)
+    else:
+        return False
+    return True
+
+
+def format_money(amount: Any) -> str:
+    """An amount as shoppers read it, e.g. ``$59.00``."""
+    return f"${amount:,.2f}"
+
+
+def format_day(value: Any) -> str:
+    """A date or datetime as e.g. ``Friday 20 November 2026``."""
+    if value is None:
+        return "an unknown date"
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+class ShopAction(Action, abc.ABC):
+    """Run :meth:`perform` inside one transaction, with errors answered politely."""
+
+    #: Slots of this flow to clear once the action has run (so the next flow asks again).
+    reset_slots: tuple = ()
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        """Open a session, call :meth:`perform`, and answer errors without crashing."""
+        events: List[EventType] = []
+        try:
+            with deps.session_factory()() as session, session.begin():
+                events = self.perform(dispatcher, tracker, session)
+        except shop.ShopError as error:
+            logger.info("%s: %s", self.name(), error)
+            events = self.on_shop_error(dispatcher, tracker, error)
+        except (SQLAlchemyError, OSError):
+            logger.exception("%s failed on the shop database", self.name())
+            dispatcher.utter_message(response="utter_something_went_wrong")
+        return events + [SlotSet(slot, None) for slot in self.reset_slots]
+
+    @abc.abstractmethod
+    def perform(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session
+    ) -> List[EventType]:
+        """Do the action's work with ``session`` (committed when this returns)."""
+
+    def on_shop_error(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, error: shop.ShopError
+    ) -> List[EventType]:
+        """Explain a domain error that :meth:`perform` raised (rolled back)."""
+        order_id = tracker.get_slot("order_id")
+        guest = (requester_from(tracker) or shop.Requester()).customer_id is None
+        if explain_order_error(dispatcher, error, order_id, guest):
+            return [SlotSet("order_id", None)]
+        dispatcher.utter_message(response="utter_something_went_wrong")
+        return []
+
+
+class OrderAction(ShopAction, abc.ABC):
+    """A :class:`ShopAction` about the order in the ``order_id`` slot, for the verified shopper."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        """Ask for missing details instead of guessing, then run as a :class:`ShopAction`."""
+        if tracker.get_slot("order_id") is None or requester_from(tracker) is None:
+            dispatcher.utter_message(response="utter_ask_order_id")
+            return [SlotSet(slot, None) for slot in self.reset_slots]
+        return await super().run(dispatcher, tracker, domain)
+
+    def perform(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session
+    ) -> List[EventType]:
+        """Resolve the order number and requester, then call :meth:`on_order`."""
+        order_id = shop.parse_order_id(tracker.get_slot("order_id"))
+        requester = requester_from(tracker)
+        assert requester is not None  # checked in run()
+        order = shop.get_order(session, order_id, requester)
+        return self.on_order(dispatcher, tracker, session, order, requester) or []
+
+    @abc.abstractmethod
+    def on_order(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        session: Session,
+        order: Any,
+        requester: shop.Requester,
+    ) -> List[EventType] | None:
+        """Act on the shopper's ``order`` (a :class:`knowledge.models.Order`)."""
+
+
+class AccountAction(ShopAction, abc.ABC):
+    """A :class:`ShopAction` that needs a signed-in customer."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        """Ask guests to sign in; run as a :class:`ShopAction` for customers."""
+        requester = requester_from(tracker)
+        if requester is None or requester.customer_id is None:
+            dispatcher.utter_message(response=self.sign_in_response)
+            return [SlotSet(slot, None) for slot in self.reset_slots]
+        return await super().run(dispatcher, tracker, domain)
+
+    #: Response telling a guest to sign in first.
+    sign_in_response = "utter_sign_in_for_account"
+
+    def customer_id(self, tracker: Tracker) -> int:
+        """The signed-in customer's id (checked in :meth:`run`)."""
+        requester = requester_from(tracker)
+        assert requester is not None and requester.customer_id is not None
+        return requester.customer_id

@@ -1,0 +1,228 @@
+"""End to end: the real action server and Rasa server answer order questions over REST.
+
+A temp seeded shop database and tracker store, free ports, the latest model in models/; the
+shopper is identified by the REST body's ``metadata.customer_id`` as the shop page sends it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+from sqlalchemy import select
+
+from knowledge.db import make_engine, make_session_factory
+from knowledge.models import Order, OrderStatus
+from knowledge.settings import Settings
+from tests.bot.test_conversations import latest_model
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_S = 420
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return int(sock.getsockname()[1])
+
+
+def _is_up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+class Bot:
+    """The running servers, and a helper that sends one REST message."""
+
+    def __init__(self, url: str, database_url: str) -> None:
+        self.url = url
+        self.database_url = database_url
+
+    def say(self, sender: str, text: str, customer_id: int | None = None) -> str:
+        """POST ``text`` as ``sender`` (signed in as ``customer_id``); the bot's replies joined."""
+        body: Dict[str, object] = {"sender": sender, "message": text}
+        if customer_id is not None:
+            body["metadata"] = {"customer_id": customer_id}
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/rest/webhook",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            replies: List[dict] = json.loads(response.read())
+        return "\n".join(r.get("text", "") for r in replies)
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+    """Seed a temp shop, start the action server and Rasa server, stop both afterwards."""
+    model = latest_model(Settings().models_dir)
+    data_dir = tmp_path_factory.mktemp("e2e")
+    rasa_port, action_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "SHOP_DATA_DIR": str(data_dir),
+        "SHOP_DATABASE_URL": f"sqlite:///{data_dir / 'shop.db'}",
+        "SHOP_TRACKER_DB": str(data_dir / "tracker.db"),
+        "SHOP_ACTION_SERVER_URL": f"http://localhost:{action_port}/webhook",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "knowledge", "setup"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    logs = {name: open(data_dir / f"{name}.log", "wb") for name in ("actions", "rasa")}  # noqa: SIM115
+    commands = {
+        "actions": [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(action_port),
+        ],
+        "rasa": [
+            sys.executable,
+            "-m",
+            "rasa",
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            "bot/endpoints.yml",
+            "--credentials",
+            "bot/credentials.yml",
+            "--interface",
+            "localhost",
+            "--port",
+            str(rasa_port),
+        ],
+    }
+    processes = {
+        name: subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=logs[name],
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for name, command in commands.items()
+    }
+    health = {
+        "actions": f"http://localhost:{action_port}/health",
+        "rasa": f"http://localhost:{rasa_port}/",
+    }
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        pending = set(processes)
+        while pending:
+            for name in list(pending):
+                if processes[name].poll() is not None:
+                    pytest.fail(
+                        f"{name} server exited:\n" + (data_dir / f"{name}.log").read_text()[-4000:]
+                    )
+                if _is_up(health[name]):
+                    pending.discard(name)
+            if time.monotonic() > deadline:
+                pytest.fail(f"not up in {STARTUP_S}s: {sorted(pending)}")
+            time.sleep(1)
+        yield Bot(f"http://localhost:{rasa_port}", env["SHOP_DATABASE_URL"])
+    finally:
+        for process in processes.values():
+            _stop(process)
+        for log in logs.values():
+            log.close()
+    assert all(p.poll() is not None for p in processes.values())
+
+
+def _orders(database_url: str) -> Dict[str, Order]:
+    """A shipped and a delivered order of one customer, and another customer's order."""
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            shipped = (
+                session.execute(
+                    select(Order).where(Order.status == OrderStatus.SHIPPED).order_by(Order.id)
+                )
+                .scalars()
+                .first()
+            )
+            other = (
+                session.execute(
+                    select(Order).where(Order.customer_id != shipped.customer_id).order_by(Order.id)
+                )
+                .scalars()
+                .first()
+            )
+            for order in (shipped, other):
+                session.expunge(order)
+            return {"shipped": shipped, "other": other}
+    finally:
+        engine.dispose()
+
+
+def test_signed_in_shopper_hears_the_true_status_with_tracking(bot: Bot) -> None:
+    order = _orders(bot.database_url)["shipped"]
+    reply = bot.say("e2e-shipped", f"where is my order {order.id}?", order.customer_id)
+    assert "shipped" in reply, reply
+    assert order.tracking_number in reply and order.carrier in reply, reply
+    assert f"{order.eta.day} {order.eta:%B %Y}" in reply, reply
+
+
+def test_unknown_order_number_is_answered_helpfully(bot: Bot) -> None:
+    order = _orders(bot.database_url)["shipped"]
+    reply = bot.say("e2e-unknown", "where is my order 19999?", order.customer_id)
+    assert "couldn't find" in reply and "19999" in reply, reply
+
+
+def test_another_customers_order_is_not_revealed(bot: Bot) -> None:
+    orders = _orders(bot.database_url)
+    other = orders["other"]
+    reply = bot.say("e2e-other", f"where is my order {other.id}?", orders["shipped"].customer_id)
+    assert "isn't one of the orders on your account" in reply, reply
+    assert other.status.value not in reply
+    if other.tracking_number:
+        assert other.tracking_number not in reply
+
+
+def test_guest_is_asked_for_the_email_before_anything_is_shown(bot: Bot) -> None:
+    order = _orders(bot.database_url)["shipped"]
+    reply = bot.say("e2e-guest", f"where is my order {order.id}?")
+    assert "email" in reply and order.tracking_number not in reply, reply
