@@ -57,8 +57,10 @@ validate: venv
 run: venv db model
 	$(PY) scripts/run_system.py
 
+# Validates the data, trains (Rasa skips training when nothing changed), then runs every test.
 test: venv
 	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
+	$(MAKE) train
 	$(PY) -m pytest
 
 test-fast: venv
