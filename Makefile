@@ -44,8 +44,11 @@ venv: $(STAMP)
 db: venv
 	$(PY) -m knowledge setup
 
+# Trains the Rasa model (skipped by Rasa when nothing changed) and (re)builds the FAISS answer
+# index when the templates or the encoder changed.
 train: venv
 	$(RASA) train $(RASA_ARGS) --out $(MODELS)
+	$(PY) -m knowledge.answer_index build
 
 # Train only when models/ holds no model yet.
 model: venv

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     action_port: int = 5055
     # Port of the insight web app (shop page, agent console, dashboard).
     insight_port: int = 8080
+    # --- Shop page and chat widget (insight/shop_views.py, insight/widget/) ---
+    # Rasa server URL as the shopper's browser reaches it; None = rasa_url.
+    widget_socket_url: str | None = None
+    # Customer the demo shop page pretends is signed in (override with ?customer=ID).
+    shop_demo_customer_id: int = 1
+    # How many products the demo shop page shows.
+    shop_page_products: int = 6
     # SQLite file (or SQLAlchemy URL) of Rasa's tracker store on the embedded default.
     tracker_db: str | None = None
 
@@ -108,6 +115,8 @@ class Settings(BaseSettings):
     # Key that signs console session cookies; None = a random key per process (sessions end
     # when the web app restarts). Set it in production.
     console_secret: str | None = None
+    # `python -m knowledge setup` creates the demo console accounts (printed by `make run`).
+    console_demo_accounts: bool = True
     # Console sessions expire after this many seconds.
     console_session_s: int = 8 * 3600
     # Seconds between the console's database polls for queue changes (pushed over websockets).

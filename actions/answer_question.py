@@ -1,0 +1,138 @@
+"""Informational questions answered from the FAQ answer templates (FAISS retrieval).
+
+The best template is sent (filled with the shop's facts) when its cosine score clears
+``SHOP_ANSWER_THRESHOLD``; when a different template scores within ``SHOP_ANSWER_MARGIN`` of it
+the shopper picks one of the two (buttons whose payload ``/product_question{"faq_id": "<id>"}``
+answers the chosen template directly); below the threshold the assistant says it is not sure
+and offers a person. Retrieval runs in a worker thread so the action server's loop stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import deps
+from knowledge.answer_index import AnswerIndex, Candidate, Decision, clean_text, decide
+from knowledge.answer_templates import AnswerTemplate, shop_slots
+
+logger = logging.getLogger(__name__)
+
+FAQ_ID_ENTITY = "faq_id"
+FAQ_ANSWER_SLOT = "faq_answer_id"
+CHOICE_INTENT = "product_question"
+# Between two close templates, the NLU intent settles it when it is at least this confident and
+# tags exactly one of them.
+INTENT_TIEBREAK_CONFIDENCE = 0.8
+
+_load_lock = threading.Lock()
+
+
+def choice_payload(template_id: int) -> str:
+    """The button payload that answers template ``template_id`` directly."""
+    return f"/{CHOICE_INTENT}{json.dumps({FAQ_ID_ENTITY: str(template_id)})}"
+
+
+def chosen_template_id(message: Dict[str, Any]) -> int | None:
+    """The ``faq_id`` entity of a "which one" button press, when it is a valid integer."""
+    for entity in message.get("entities") or []:
+        if isinstance(entity, dict) and entity.get("entity") == FAQ_ID_ENTITY:
+            try:
+                return int(str(entity.get("value")).strip())
+            except ValueError:
+                logger.info("Ignoring a non-integer faq_id %r", entity.get("value"))
+    return None
+
+
+def break_tie(decision: Decision, message: Dict[str, Any]) -> Decision:
+    """Answer one of two close templates when a confident NLU intent tags only that one."""
+    if decision.kind != "choose":
+        return decision
+    intent = message.get("intent") or {}
+    if float(intent.get("confidence") or 0.0) < INTENT_TIEBREAK_CONFIDENCE:
+        return decision
+    tagged = [c for c in decision.candidates if intent.get("name") in c.template.tags]
+    if len(tagged) == 1:
+        return Decision("answer", (tagged[0],))
+    return decision
+
+
+def _answers() -> AnswerIndex:
+    with _load_lock:  # the first call loads the encoder and index once, not once per thread
+        return deps.answer_index()
+
+
+def _search(text: str) -> List[Candidate]:
+    return _answers().search(text)
+
+
+class ActionAnswerQuestion(Action):
+    """Answer a question from the best FAQ template, ask which one, or offer a person."""
+
+    def name(self) -> str:
+        """Answers the informational intents and questions no flow handles."""
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Send the answer (or the choice, or the offer of a person) for the latest message."""
+        message = tracker.latest_message or {}
+        settings = deps.settings()
+        loop = asyncio.get_running_loop()
+        try:
+            chosen = chosen_template_id(message)
+            if chosen is not None:
+                answers = await loop.run_in_executor(None, _answers)
+                template = answers.templates.get(chosen)
+                if template is not None:
+                    return self._answer(dispatcher, template, settings)
+                logger.info("Button chose unknown template %s", chosen)
+                return self._not_sure(dispatcher)
+            text = clean_text(message.get("text"))
+            if not text or text.startswith("/"):
+                return self._not_sure(dispatcher)
+            candidates = await loop.run_in_executor(None, _search, text)
+        except Exception:
+            logger.exception("FAQ retrieval failed")
+            return self._not_sure(dispatcher)
+        decision = break_tie(
+            decide(candidates, settings.answer_threshold, settings.answer_margin), message
+        )
+        best = decision.best
+        logger.info(
+            "FAQ %s for %r: %s",
+            decision.kind,
+            text[:80],
+            [(c.template.id, round(c.score, 3)) for c in decision.candidates],
+        )
+        if decision.kind == "answer" and best is not None:
+            return self._answer(dispatcher, best.template, settings)
+        if decision.kind == "choose":
+            buttons = [
+                {"title": c.template.title, "payload": choice_payload(c.template.id)}
+                for c in decision.candidates
+            ]
+            dispatcher.utter_message(response="utter_faq_which_one", buttons=buttons)
+            return [SlotSet(FAQ_ANSWER_SLOT, None)]
+        return self._not_sure(dispatcher)
+
+    @staticmethod
+    def _answer(
+        dispatcher: CollectingDispatcher, template: AnswerTemplate, settings: Any
+    ) -> List[EventType]:
+        dispatcher.utter_message(text=template.fill(shop_slots(settings)))
+        return [SlotSet(FAQ_ANSWER_SLOT, str(template.id))]
+
+    @staticmethod
+    def _not_sure(dispatcher: CollectingDispatcher) -> List[EventType]:
+        dispatcher.utter_message(response="utter_faq_not_sure")
+        return [SlotSet(FAQ_ANSWER_SLOT, None)]

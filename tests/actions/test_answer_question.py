@@ -1,0 +1,191 @@
+"""ActionAnswerQuestion with a rasa_sdk Tracker: answer, ask which one, not sure + a person,
+button choices, bad input, and (slow) the real encoder on a returns question."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+
+from actions import deps
+from actions.answer_question import (
+    FAQ_ANSWER_SLOT,
+    ActionAnswerQuestion,
+    choice_payload,
+)
+from knowledge.answer_index import AnswerIndex, build_index
+from knowledge.settings import get_settings
+from tests.actions.conftest import make_tracker, responses, run_action, slot_events
+from tests.knowledge.faq_fakes import FAKE_DIM, SMALL_TEMPLATES, FakeEncoder
+
+logger = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+FAQ_INTENTS = [
+    "product_question",
+    "check_refund_policy",
+    "delivery_options",
+    "delivery_period",
+    "check_payment_methods",
+    "check_cancellation_fee",
+    "contact_customer_service",
+]
+
+
+@pytest.fixture()
+def fake_answers(monkeypatch: pytest.MonkeyPatch) -> AnswerIndex:
+    """A small fake-embedded answer index behind deps.answer_index, with fixed thresholds."""
+    monkeypatch.setenv("SHOP_ANSWER_THRESHOLD", "0.5")
+    monkeypatch.setenv("SHOP_ANSWER_MARGIN", "0.03")
+    monkeypatch.setenv("SHOP_RETURN_WINDOW_DAYS", "30")
+    get_settings.cache_clear()
+    embed = FakeEncoder()
+    answers = AnswerIndex(
+        build_index(SMALL_TEMPLATES, embed, dimension=FAKE_DIM), SMALL_TEMPLATES, embed
+    )
+    _provide(monkeypatch, lambda: answers)
+    return answers
+
+
+def _provide(monkeypatch: pytest.MonkeyPatch, provider) -> None:
+    """Replace deps.answer_index by ``provider`` (clear_caches still works on it)."""
+    provider.cache_clear = lambda: None
+    monkeypatch.setattr(deps, "answer_index", provider)
+
+
+def _tracker(
+    text: Any,
+    intent: str = "product_question",
+    confidence: float = 0.99,
+    entities: List[Dict[str, Any]] | None = None,
+):
+    tracker = make_tracker(text=text, intent=intent)
+    tracker.latest_message["intent"]["confidence"] = confidence
+    tracker.latest_message["entities"] = entities or []
+    return tracker
+
+
+async def _run(tracker, domain):
+    return await run_action(ActionAnswerQuestion(), tracker, domain)
+
+
+def test_the_action_is_named_and_listed_in_the_domain(domain):
+    assert ActionAnswerQuestion().name() == "action_answer_question"
+    faq = yaml.safe_load((REPO / "bot" / "domain" / "faq.yml").read_text())
+    assert "action_answer_question" in faq["actions"]
+    assert set(FAQ_INTENTS) <= set(faq["intents"])
+    assert "faq_id" in faq["entities"] and FAQ_ANSWER_SLOT in faq["slots"]
+    not_sure = domain["responses"]["utter_faq_not_sure"][0]
+    assert {"title": "Talk to a person", "payload": "/contact_human_agent"} in not_sure["buttons"]
+    assert "utter_faq_which_one" in domain["responses"]
+
+
+def test_rules_send_each_faq_intent_to_the_action():
+    rules = yaml.safe_load((REPO / "bot" / "data" / "rules" / "faq.yml").read_text())["rules"]
+    routed = {
+        r["steps"][0]["intent"]
+        for r in rules
+        if r["steps"][1] == {"action": "action_answer_question"}
+    }
+    assert routed == set(FAQ_INTENTS)
+
+
+async def test_a_clear_question_gets_the_filled_answer(fake_answers, domain):
+    events, messages = await _run(_tracker("how long is the return window?"), domain)
+    assert messages == [
+        {**messages[0], "text": "You can return items within 30 days.", "buttons": []}
+    ]
+    assert "{" not in messages[0]["text"]
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: "1"}
+
+
+async def test_two_close_templates_are_offered_as_a_choice(fake_answers, domain):
+    events, messages = await _run(_tracker("size exchange", confidence=0.4), domain)
+    assert responses(messages) == ["utter_faq_which_one"]
+    buttons = messages[0]["buttons"]
+    assert {b["payload"] for b in buttons} == {choice_payload(4), choice_payload(5)}
+    assert {b["title"] for b in buttons} == {"exchange shoes size", "exchange boots size"}
+    assert buttons[0]["payload"] in (
+        '/product_question{"faq_id": "4"}',
+        '/product_question{"faq_id": "5"}',
+    )
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: None}
+
+
+async def test_pressing_a_choice_button_answers_that_template(fake_answers, domain):
+    tracker = _tracker(
+        choice_payload(4), entities=[{"entity": "faq_id", "value": "4", "start": 0, "end": 1}]
+    )
+    events, messages = await _run(tracker, domain)
+    assert [m["text"] for m in messages] == ["Exchanges are free within 30 days."]
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: "4"}
+
+
+async def test_a_confident_intent_settles_a_close_call(fake_answers, domain):
+    tracker = _tracker("size exchange", intent="check_refund_policy", confidence=0.95)
+    events, messages = await _run(tracker, domain)
+    assert [m["text"] for m in messages] == ["Exchanges are free within 30 days."]
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: "4"}
+
+
+async def test_an_unrelated_question_gets_not_sure_and_a_person(fake_answers, domain):
+    events, messages = await _run(_tracker("what is the weather on mars"), domain)
+    assert responses(messages) == ["utter_faq_not_sure"]
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: None}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", None, "/product_question", "\x00\x01", "🙂🙂🙂", "?" * 10_000],
+    ids=["empty", "spaces", "none", "bare-payload", "control", "emoji", "10k-marks"],
+)
+async def test_empty_or_odd_text_is_answered_politely(fake_answers, domain, text):
+    events, messages = await _run(_tracker(text), domain)
+    assert responses(messages) == ["utter_faq_not_sure"]
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: None}
+
+
+async def test_huge_text_is_truncated_and_still_answered(fake_answers, domain, caplog):
+    caplog.set_level(logging.INFO)
+    text = "which payment methods do you accept? " * 20_000
+    events, messages = await _run(_tracker(text), domain)
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: "2"}
+    assert messages[0]["text"].startswith("We accept Visa, Mastercard")
+    assert "Truncating" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["abc", "999", None, "4.5"])
+async def test_a_bad_faq_id_entity_falls_back_to_not_sure(fake_answers, domain, value):
+    tracker = _tracker(choice_payload(4), entities=[{"entity": "faq_id", "value": value}])
+    _, messages = await _run(tracker, domain)
+    assert responses(messages) == ["utter_faq_not_sure"]
+
+
+async def test_a_broken_index_never_crashes_the_action(monkeypatch, domain, caplog):
+    def broken():
+        raise RuntimeError("index file is corrupt")
+
+    _provide(monkeypatch, broken)
+    events, messages = await _run(_tracker("how long is the return window?"), domain)
+    assert responses(messages) == ["utter_faq_not_sure"]
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: None}
+    assert "FAQ retrieval failed" in caplog.text
+
+
+@pytest.mark.slow
+async def test_real_encoder_answers_a_returns_question_with_the_window(
+    monkeypatch, tmp_path, domain
+):
+    monkeypatch.setenv("SHOP_ANSWER_INDEX_DIR", str(tmp_path / "answer_index"))
+    monkeypatch.setenv("SHOP_RETURN_WINDOW_DAYS", "30")
+    deps.clear_caches()
+    tracker = _tracker(
+        "how long do I have to send back shoes that don't fit?", intent="check_refund_policy"
+    )
+    events, messages = await _run(tracker, domain)
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: "201"}
+    assert "within 30 days of delivery" in messages[0]["text"]
+    assert (tmp_path / "answer_index" / "meta.json").exists()
