@@ -1,6 +1,8 @@
-"""Asking for a person: record the request and say a human will take over.
+"""Asking for a person: open an escalation, say what happens next, pause the bot.
 
-The hand-off itself (notifying agents, pausing the bot) is later work that grows from here.
+The shared hand-over logic (durable escalation, agent presence, ``ConversationPaused``) lives in
+``actions/escalation.py``; automatic hand-overs (churn risk, negative streak, repeated fallbacks)
+use the same base through ``action_escalate``.
 """
 
 from __future__ import annotations
@@ -8,34 +10,33 @@ from __future__ import annotations
 import logging
 from typing import List
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.identity import customer_id_from
+from actions.escalation import EscalateBase
+from insight.churn import TRIGGER_REQUEST
 
 logger = logging.getLogger(__name__)
 
 
-class ActionRequestHuman(Action):
-    """Record that the shopper wants a person, and stop any form in progress."""
+class ActionRequestHuman(EscalateBase):
+    """The shopper asked for a person: escalate (stopping any form) and pause the bot."""
+
+    started_response = "utter_human_handoff"
 
     def name(self) -> str:
         """Answers ``contact_human_agent``."""
         return "action_request_human"
 
+    def trigger(self, tracker: Tracker) -> str:
+        """Always an explicit request."""
+        return TRIGGER_REQUEST
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """Set ``handoff_requested`` and tell the shopper a person will take over."""
-        logger.info(
-            "Hand-off requested in conversation %s (customer %s)",
-            tracker.sender_id,
-            customer_id_from(tracker),
-        )
-        dispatcher.utter_message(response="utter_human_handoff")
-        events: List[EventType] = [SlotSet("handoff_requested", True)]
-        if tracker.active_loop_name:
-            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-        return events
+        """Escalate, and set ``handoff_requested`` for the dialogue."""
+        events = await super().run(dispatcher, tracker, domain)
+        return [SlotSet("handoff_requested", True), *events]

@@ -1,8 +1,10 @@
-"""``python -m insight``: serve the insight web app."""
+"""``python -m insight``: serve the insight web app; ``python -m insight create-user``: add an
+agent console account (see ``insight/console/cli.py``)."""
 
 from __future__ import annotations
 
 import logging
+import sys
 
 from aiohttp import web
 
@@ -11,7 +13,11 @@ from knowledge.settings import get_settings
 
 
 def main() -> None:
-    """Run the web app on the configured host and port."""
+    """Run the web app on the configured host and port (or a console command)."""
+    if sys.argv[1:2] == ["create-user"]:
+        from insight.console.cli import create_user_main
+
+        raise SystemExit(create_user_main(sys.argv[2:]))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     settings = get_settings()
     web.run_app(create_app(settings), host=settings.host, port=settings.insight_port)

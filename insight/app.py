@@ -7,8 +7,10 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from insight.keys import ENGINE, SESSION_FACTORY, SETTINGS
+from insight.console import setup_console
+from insight.keys import ENGINE, SESSION_FACTORY, SETTINGS, TEMPLATES
 from insight.routes import setup_routes
+from insight.shop_views import make_templates
 from knowledge.db import make_engine, make_session_factory
 from knowledge.settings import Settings
 
@@ -28,6 +30,8 @@ def create_app(settings: Settings) -> web.Application:
     """Build the web app: shop page, health check (agent console and dashboard plug in here)."""
     app = web.Application()
     app[SETTINGS] = settings
+    app[TEMPLATES] = make_templates()
     app.cleanup_ctx.append(_database)
     setup_routes(app)
+    setup_console(app)
     return app

@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from insight import views
+from insight.shop_views import setup_shop_routes
 
 
 def setup_routes(app: web.Application) -> None:
     """Register every route of the app."""
-    app.router.add_get("/", views.shop_page, name="shop")
+    setup_shop_routes(app)
     app.router.add_get("/healthz", views.health, name="health")

@@ -6,6 +6,7 @@ import argparse
 import logging
 from datetime import datetime
 
+from knowledge.agents import ensure_demo_agents
 from knowledge.db import make_engine, make_session_factory
 from knowledge.migrate import upgrade
 from knowledge.seed import is_empty, seed
@@ -23,6 +24,9 @@ def setup_database(url: str, *, do_seed: bool = True) -> bool:
     engine = make_engine(url)
     try:
         factory = make_session_factory(engine)
+        if settings.console_demo_accounts:
+            with factory() as session, session.begin():
+                ensure_demo_agents(session)
         with factory() as session, session.begin():
             if not is_empty(session):
                 logger.info("Shop database already holds data; not seeding")

@@ -389,3 +389,74 @@ class Escalation(Base):
 
     conversation: Conversation = relationship("Conversation", back_populates="escalations")
     customer: Customer | None = relationship("Customer")
+
+
+# --- Live hand-over to people: agent accounts, escalation details, agent replies ---
+
+
+class AgentRole(str, enum.Enum):
+    """What an agent console account may do (supervisors also manage accounts)."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class AgentUser(Base):
+    """A person who signs in to the agent console (password stored as a bcrypt hash)."""
+
+    __tablename__ = "agent_users"
+
+    id: int = Column(Integer, primary_key=True)
+    username: str = Column(String(80), nullable=False, unique=True)
+    display_name: str = Column(String(120), nullable=False)
+    password_hash: str = Column(String(100), nullable=False)
+    role: AgentRole = Column(_enum(AgentRole, "agent_role"), nullable=False)
+    active: bool = Column(Boolean, nullable=False, default=True)
+    created_at: datetime = Column(DateTime, nullable=False)
+    # Last request or websocket heartbeat from this agent's console (presence).
+    last_seen_at: datetime | None = Column(DateTime, index=True)
+
+
+class EscalationDetail(Base):
+    """What the hand-over service adds to an :class:`Escalation` (one row per escalation)."""
+
+    __tablename__ = "escalation_details"
+
+    escalation_id: int = Column(ForeignKey("escalations.id"), primary_key=True)
+    # Rasa conversation id (sender id) the agent's replies go to.
+    sender_id: str = Column(String(255), nullable=False, index=True)
+    # request | negative_streak | churn_risk | fallbacks
+    trigger: str = Column(String(40), nullable=False)
+    churn_risk: float = Column(Float, nullable=False, default=0.0)
+    customer_risk: float = Column(Float, nullable=False, default=0.0)
+    # [{"signal", "weight", "detail"}, ...] that drove the risk at hand-over time.
+    churn_reasons: list = Column(JSON, nullable=False, default=list)
+    claimed_by_id: int | None = Column(ForeignKey("agent_users.id"))
+    # When the shopper was told nobody is available and offered a callback or ticket.
+    offered_contact_at: datetime | None = Column(DateTime)
+    # "callback" | "email" once the shopper chose one.
+    contact_method: str | None = Column(String(20))
+    # 1-5 stars the shopper gave after the hand-back.
+    rating: int | None = Column(Integer)
+    # Bumped on every change; the console polls it to push queue updates.
+    updated_at: datetime = Column(DateTime, nullable=False, index=True)
+
+    escalation: Escalation = relationship("Escalation")
+    claimed_by: AgentUser | None = relationship("AgentUser")
+
+
+class AgentMessage(Base):
+    """A reply an agent sent to the shopper during a hand-over."""
+
+    __tablename__ = "agent_messages"
+
+    id: int = Column(Integer, primary_key=True)
+    escalation_id: int = Column(ForeignKey("escalations.id"), nullable=False, index=True)
+    agent_user_id: int | None = Column(ForeignKey("agent_users.id"))
+    agent_name: str = Column(String(120), nullable=False)
+    text: str = Column(Text, nullable=False)
+    sent_at: datetime = Column(DateTime, nullable=False)
+    # False when the Rasa server could not be reached; the console shows it as not delivered.
+    delivered: bool = Column(Boolean, nullable=False, default=False)
+
+    escalation: Escalation = relationship("Escalation")

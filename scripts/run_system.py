@@ -20,6 +20,7 @@ from typing import Dict, List
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from knowledge.agents import DEMO_ACCOUNTS  # noqa: E402
 from knowledge.settings import Settings, get_settings  # noqa: E402
 
 logger = logging.getLogger("run_system")
@@ -157,7 +158,12 @@ def main() -> int:
             f"  Rasa HTTP API             : {settings.rasa_url}/model/parse\n"
             f"  Action server             : {settings.action_server_url}\n"
             f"  Logs                      : {logs}\n"
-            "Press Ctrl-C to stop everything.\n",
+            f"  Agent console             : {settings.insight_url}/console\n"
+            + "".join(
+                f"    demo {role.value:<10} : {user} / {password}\n"
+                for user, _name, password, role in DEMO_ACCOUNTS
+            )
+            + "Press Ctrl-C to stop everything.\n",
             flush=True,
         )
         while all(s.process and s.process.poll() is None for s in services):

@@ -79,11 +79,14 @@ async def test_newsletter_subscribe_and_unsubscribe(domain, session_factory) -> 
 
 
 async def test_request_human_records_and_stops_forms(domain) -> None:
+    # The hand-over itself (escalation, pause, agents online or not) is tested in
+    # tests/actions/test_escalation.py.
     events, messages = await run_action(ActionRequestHuman(), make_tracker({}), domain)
-    assert responses(messages) == ["utter_human_handoff"]
-    assert events == [
-        {"event": "slot", "name": "handoff_requested", "value": True, "timestamp": None}
-    ]
+    assert responses(messages) == ["utter_handoff_no_agent"]
+    assert events[0] == {
+        "event": "slot", "name": "handoff_requested", "value": True, "timestamp": None
+    }
+    assert events[-1] == {"event": "pause", "timestamp": None}
     events, _ = await run_action(
         ActionRequestHuman(), make_tracker({}, active_loop="return_form"), domain
     )

@@ -1,0 +1,156 @@
+"""Hand-over actions: per-turn assessment, escalation + pause, contact choice, rating."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+
+from actions import escalation
+from actions.escalation import ActionAssessHandoff, ActionEscalate, turns_since_handback
+from actions.human import ActionRequestHuman
+from knowledge import escalations
+from knowledge.agents import create_agent, touch
+from tests.actions.conftest import make_tracker, responses, run_action, slot_events
+
+NOW = datetime(2026, 11, 20, 12, 0, 0)
+ISSUE = "this is the third time I ask, where is my refund, I'll dispute the charge"
+NEGATIVE = {
+    "label": "negative",
+    "confidence": 0.9,
+    "scores": {"negative": 0.9, "neutral": 0.07, "positive": 0.03},
+}
+
+
+def user(text: str, intent: str, sentiment: Dict[str, Any] | None = None) -> Dict[str, Any]:
+    parse = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    if sentiment:
+        parse["sentiment"] = sentiment
+    return {"event": "user", "text": text, "parse_data": parse}
+
+
+def tracker_for(
+    events: List[Dict[str, Any]], slots: Dict[str, Any] | None = None, paused: bool = False
+) -> Tracker:
+    latest = events[-1]["parse_data"]
+    return Tracker(
+        sender_id="shopper-7",
+        slots=dict(slots or {}),
+        latest_message=latest,
+        events=events,
+        paused=paused,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def fixed_clock(monkeypatch) -> None:
+    monkeypatch.setattr(escalation, "utcnow", lambda: NOW)
+
+
+async def test_assess_flags_the_issue_example(domain, monkeypatch) -> None:
+    fixed_clock(monkeypatch)
+    tracker = tracker_for(
+        [user("hi", "greet"), user(ISSUE, "get_refund", NEGATIVE)], {"customer_id": 1}
+    )
+    events, messages = await run_action(ActionAssessHandoff(), tracker, domain)
+    slots = slot_events(events)
+    assert slots["handoff_event"] == "escalate:churn_risk" and slots["churn_risk"] >= 0.5
+    assert messages == []
+
+
+async def test_assess_leaves_requests_to_the_rule_and_calm_turns_alone(domain) -> None:
+    request = tracker_for([user("a human please", "contact_human_agent")])
+    assert (
+        slot_events((await run_action(ActionAssessHandoff(), request, domain))[0])["handoff_event"]
+        is None
+    )
+    calm = tracker_for([user("where is my order", "track_order")])
+    assert (
+        slot_events((await run_action(ActionAssessHandoff(), calm, domain))[0])["handoff_event"]
+        is None
+    )
+
+
+def test_scoring_restarts_after_a_hand_back() -> None:
+    events = [user(ISSUE, "get_refund", NEGATIVE), {"event": "resume"}, user("thanks", "thank")]
+    assert [t.text for t in turns_since_handback(events)] == ["thanks"]
+    failed = [
+        user("where is 9", "track_order"),
+        {"event": "action", "name": "utter_order_not_found"},
+    ]
+    assert turns_since_handback(failed)[0].failed_lookup
+
+
+async def test_escalate_records_pauses_and_offers_contact_when_nobody_is_online(
+    domain, monkeypatch, session_factory
+) -> None:
+    fixed_clock(monkeypatch)
+    tracker = tracker_for(
+        [user(ISSUE, "get_refund", NEGATIVE)],
+        {"customer_id": 1, "handoff_event": "escalate:churn_risk"},
+    )
+    events, messages = await run_action(ActionEscalate(), tracker, domain)
+    assert events[-1] == {"event": "pause", "timestamp": None}
+    assert responses(messages) == ["utter_handoff_no_agent"]
+    with session_factory() as session:
+        [item] = escalations.queue(session)
+        view = escalations.view(session, item.id)
+    assert item.sender_id == "shopper-7" and item.trigger == "churn_risk"
+    assert item.customer_id == 1 and item.offered_contact and item.priority >= 3
+    assert "churn risk" in item.reason and view.churn_reasons[0]["signal"] == "dispute"
+
+
+async def test_request_human_with_an_agent_online(domain, monkeypatch, session_factory) -> None:
+    fixed_clock(monkeypatch)
+    with session_factory() as session, session.begin():
+        agent = create_agent(session, "alex", "Alex", "password123", rounds=4)
+        touch(session, agent.id, NOW - timedelta(seconds=5))
+    tracker = make_tracker(
+        {}, text="human please", intent="contact_human_agent", active_loop="return_form"
+    )
+    events, messages = await run_action(ActionRequestHuman(), tracker, domain)
+    assert responses(messages) == ["utter_human_handoff"]
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+    assert slot_events(events)["handoff_requested"] is True
+    assert events[-1]["event"] == "pause"
+    with session_factory() as session:
+        [item] = escalations.queue(session)
+    assert item.trigger == "request" and not item.offered_contact
+
+
+async def test_database_failure_tells_the_shopper_and_does_not_pause(
+    domain, broken_database
+) -> None:
+    tracker = make_tracker({}, text="human", intent="contact_human_agent")
+    events, messages = await run_action(ActionRequestHuman(), tracker, domain)
+    assert responses(messages) == ["utter_handoff_unavailable"]
+    assert all(e["event"] != "pause" for e in events)
+
+
+async def test_paused_contact_choice_and_rating(domain, monkeypatch, session_factory) -> None:
+    fixed_clock(monkeypatch)
+    tracker = tracker_for([user(ISSUE, "get_refund", NEGATIVE)], {"customer_id": 1})
+    await run_action(ActionEscalate(), tracker, domain)
+    paused = tracker_for([user("Please call me back", "inform")], paused=True)
+    events, messages = await run_action(ActionAssessHandoff(), paused, domain)
+    assert responses(messages) == ["utter_handoff_callback_noted"]
+    with session_factory() as session, session.begin():
+        [item] = escalations.queue(session)
+        assert item.contact_method == "callback"
+        agent = create_agent(session, "alex", "Alex", "password123", rounds=4)
+        escalations.claim(session, item.id, agent, NOW)
+        escalations.resolve(session, item.id, agent, NOW)
+    rating = tracker_for(
+        [
+            {"event": "action", "name": "utter_ask_handoff_rating"},
+            {"event": "action", "name": "action_listen"},
+            user("5", "nlu_fallback"),
+        ]
+    )
+    events, _ = await run_action(ActionAssessHandoff(), rating, domain)
+    assert slot_events(events)["handoff_event"] == "rated"
+    with session_factory() as session:
+        assert escalations.view(session, item.id).rating == 5
