@@ -10,6 +10,7 @@ STAMP       := $(VENV)/.lock-installed
 MODELS      := models
 RASA_ARGS   := --domain bot/domain --data bot/data --config config.yml
 NPM_STAMP   := node_modules/.installed
+CHROMIUM    ?= /usr/bin/chromium
 
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -19,7 +20,7 @@ export SHOP_DATA_DIR ?= $(CURDIR)/var
 export SHOP_TRACKER_DB ?= $(SHOP_DATA_DIR)/tracker.db
 export SHOP_ACTION_SERVER_URL ?= http://localhost:5055/webhook
 
-.PHONY: help venv db train model run test test-fast lint bench eval validate clean lock
+.PHONY: help venv node chromium db train model run test test-fast lint bench eval validate clean lock
 
 help:
 	@echo "make run    - set up everything that is missing and start the whole system"
@@ -41,6 +42,21 @@ $(STAMP): requirements/lock.txt | $(PY)
 
 venv: $(STAMP)
 
+# The chat widget's npm dependencies (socket.io-client), exactly as package-lock.json pins them;
+# the insight app serves their dist files itself (no CDN at run time).
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+node: $(NPM_STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "$(CHROMIUM) missing: run 'sudo apt-get install -y chromium' (browser tests need it)"; exit 1; fi
+
 db: venv
 	$(PY) -m knowledge setup
 
@@ -57,16 +73,16 @@ model: venv
 validate: venv
 	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
 
-run: venv db model
+run: venv node db model
 	$(PY) scripts/run_system.py
 
 # Validates the data, trains (Rasa skips training when nothing changed), then runs every test.
-test: venv
+test: venv node chromium
 	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
 	$(MAKE) train
 	$(PY) -m pytest
 
-test-fast: venv
+test-fast: venv node chromium
 	$(PY) -m pytest -m "not slow"
 
 lint: venv

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import logging
 
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from insight.keys import SESSION_FACTORY, SETTINGS
+from insight.keys import SESSION_FACTORY
 from knowledge.models import Customer, Order
 
 logger = logging.getLogger(__name__)
@@ -26,18 +25,3 @@ async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "database unavailable"}, status=503)
     return web.json_response({"status": "ok", "customers": customers, "orders": orders})
 
-
-async def shop_page(request: web.Request) -> web.Response:
-    """Placeholder shop page until the chat widget lands: links to the bot's endpoints."""
-    settings = request.app[SETTINGS]
-    rasa = html.escape(settings.rasa_url)
-    body = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Demo shop</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><main><h1>Demo shop</h1>
-<p>The chat widget is coming. Meanwhile talk to the bot over its REST channel:</p>
-<pre>curl -s {rasa}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
-  -d '{{"sender": "me", "message": "where is my order 1001?",
-       "metadata": {{"customer_id": 1}}}}'</pre>
-</main></body></html>"""
-    return web.Response(text=body, content_type="text/html")

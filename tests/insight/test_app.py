@@ -35,4 +35,4 @@ async def test_shop_page_is_html(aiohttp_client, database_url: str, tmp_path: Pa
     response = await client.get("/")
     assert response.status == 200
     assert response.content_type == "text/html"
-    assert "/webhooks/rest/webhook" in await response.text()
+    assert '<script src="/widget/widget.js"' in await response.text()

@@ -1,0 +1,135 @@
+"""The demo shop page shows seeded products and the signed-in customer, and embeds the widget."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from insight.app import create_app
+from knowledge.models import Customer, Product
+from knowledge.settings import Settings
+
+WIDGET_TAG = re.compile(r'<script src="/widget/widget\.js" defer([^>]*)></script>')
+
+
+def _widget_attributes(html: str) -> Dict[str, str]:
+    match = WIDGET_TAG.search(html)
+    assert match, html
+    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', match.group(1)))
+
+
+@pytest.fixture()
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url, rasa_port=5123)
+
+
+@pytest.fixture()
+async def client(aiohttp_client, settings: Settings):
+    return await aiohttp_client(create_app(settings))
+
+
+async def test_signed_in_demo_customer_sees_products_and_their_orders(
+    client, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        customer = session.get(Customer, 1)
+        products = session.execute(
+            select(Product).where(Product.in_stock > 0).order_by(Product.id).limit(6)
+        ).scalars()
+        names = [p.name for p in products]
+        latest_order = max(customer.orders, key=lambda o: o.placed_at)
+    response = await client.get("/")
+    assert response.status == 200
+    html = await response.text()
+    assert f"Signed in as <strong>{customer.name}</strong>" in html
+    assert all(name in html for name in names) and len(names) == 6
+    assert f"Order <strong>{latest_order.id}</strong>" in html
+    assert _widget_attributes(html) == {
+        "socket-url": "http://localhost:5123",
+        "title": "Northwind Store help",
+        "lang": "en",
+        "customer-id": "1",
+    }
+
+
+async def test_query_parameter_signs_in_another_customer(
+    client, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        name = session.get(Customer, 7).name
+    html = await (await client.get("/?customer=7")).text()
+    assert name in html
+    assert _widget_attributes(html)["customer-id"] == "7"
+
+
+async def test_guest_page_passes_no_customer_to_the_widget(client) -> None:
+    response = await client.get("/?customer=guest")
+    assert response.status == 200
+    html = await response.text()
+    assert "Browsing as a guest" in html
+    assert "customer-id" not in _widget_attributes(html)
+
+
+@pytest.mark.parametrize(("query", "status"), [("abc", 400), ("-1", 400), ("99999", 404)])
+async def test_bad_or_unknown_customer_is_an_http_error(client, query: str, status: int) -> None:
+    assert (await client.get(f"/?customer={query}")).status == status
+
+
+async def test_database_text_is_escaped(client, session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session, session.begin():
+        session.get(Customer, 1).name = "<script>alert(1)</script>"
+    html = await (await client.get("/")).text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+async def test_page_allows_only_own_scripts_and_the_rasa_socket(client) -> None:
+    response = await client.get("/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "connect-src 'self' http://localhost:5123 ws://localhost:5123" in policy
+    assert "<script>" not in await response.text()  # no inline scripts: the policy forbids them
+
+
+async def test_public_socket_url_setting_reaches_the_widget(
+    aiohttp_client, database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, database_url=database_url, widget_socket_url="https://chat.example"
+    )
+    client = await aiohttp_client(create_app(settings))
+    response = await client.get("/")
+    assert _widget_attributes(await response.text())["socket-url"] == "https://chat.example"
+    assert "wss://chat.example" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "marker"),
+    [
+        ("/widget/widget.js", "application/javascript", "user_uttered"),
+        ("/widget/messages.js", "application/javascript", "normaliseBotMessage"),
+        ("/widget/view.js", "application/javascript", "textContent"),
+        ("/widget/strings.js", "application/javascript", "agentJoined"),
+        ("/widget/widget.css", "text/css", ".launcher"),
+        ("/static/shop.css", "text/css", ".products"),
+        ("/vendor/socket.io.min.js", "application/javascript", "engine.io"),
+    ],
+)
+async def test_widget_files_are_served_by_the_app(
+    client, path: str, content_type: str, marker: str
+) -> None:
+    response = await client.get(path)
+    assert response.status == 200, f"{path}: {response.status} (run `npm ci`, make test does)"
+    assert response.content_type in {content_type, "text/javascript"}
+    assert marker in await response.text()
+
+
+async def test_only_socket_io_files_are_served_from_node_modules(client) -> None:
+    assert (await client.get("/vendor/package.json")).status == 404
+    assert (await client.get("/vendor/..%2Fpackage.json")).status == 404
+    assert (await client.get("/widget/../app.py")).status in {403, 404}
