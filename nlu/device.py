@@ -1,0 +1,82 @@
+"""Torch device choice for the NLU components: pure decisions here, torch only where applied."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+class DeviceUnavailableError(RuntimeError):
+    """Raised when training was asked to run on CUDA but this machine has no usable CUDA."""
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    """Where the model runs and whether CUDA mixed precision is used."""
+
+    device: str
+    mixed_precision: bool
+
+
+def resolve_device(requested: str, cuda_available: bool, strict: bool) -> DevicePlan:
+    """Turn the `device` config value into a concrete plan.
+
+    `auto` means CUDA with mixed precision when available, else CPU. `cuda` without CUDA raises
+    `DeviceUnavailableError` when `strict` (training: a GPU run silently moving to CPU would take
+    hours), and falls back to CPU with a warning otherwise (inference: a model trained on a GPU
+    must still serve on a CPU-only host).
+    """
+    if requested not in DEVICE_CHOICES:
+        raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {requested!r}")
+    if requested == "cpu":
+        return DevicePlan("cpu", mixed_precision=False)
+    if cuda_available:
+        return DevicePlan("cuda", mixed_precision=True)
+    if requested == "cuda":
+        if strict:
+            raise DeviceUnavailableError(
+                "device: cuda was requested for training but torch sees no CUDA device "
+                "(torch.cuda.is_available() is False). Set `device: auto` or `device: cpu` "
+                "in config.yml, or install a CUDA build of torch."
+            )
+        logger.warning("device: cuda requested but CUDA is unavailable; running on CPU.")
+    return DevicePlan("cpu", mixed_precision=False)
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (respects affinity masks and container CPU sets)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def cpu_thread_count(configured: int | None) -> int:
+    """Threads torch should use on CPU: the configured number, else every CPU we may use."""
+    if configured is not None and configured > 0:
+        return configured
+    return available_cpus()
+
+
+def plan_for(requested: str, strict: bool, cpu_threads: int | None = None) -> DevicePlan:
+    """Resolve `requested` against this machine's torch and apply the CPU thread count."""
+    import torch
+
+    plan = resolve_device(requested, torch.cuda.is_available(), strict=strict)
+    if plan.device == "cpu":
+        threads = cpu_thread_count(cpu_threads)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+    return plan
+
+
+def autocast_dtype() -> object:
+    """The CUDA autocast dtype: bfloat16 where the GPU supports it, else float16."""
+    import torch
+
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

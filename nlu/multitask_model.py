@@ -1,0 +1,214 @@
+"""The shared-encoder model behind IntentSentimentClassifier, and its inference stages.
+
+Stages follow transformers' pipelines: `preprocess` (truncate, tokenize), `forward` (batched,
+`torch.inference_mode`, device and autocast), and postprocess in `nlu.postprocess` (pure numpy).
+Only code paths that run the model import this module, so torch/transformers load lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+from nlu.device import DevicePlan, autocast_dtype
+
+logger = logging.getLogger(__name__)
+
+ENCODER_DIR = "encoder"
+HEADS_FILE = "heads.safetensors"
+HEAD_NAMES = ("intent", "sentiment", "demands")
+# Texts longer than this many characters per allowed token are cut before tokenizing, so a
+# pasted novel cannot stall the tokenizer; the token limit does the precise truncation.
+CHARS_PER_TOKEN_CAP = 12
+
+
+class MultiTaskModel(nn.Module):
+    """A BERT-style encoder, mean pooling, and three linear heads (intent, sentiment, demands)."""
+
+    encoder: Any  # a transformers PreTrainedModel (config, save_pretrained, embeddings, ...)
+
+    def __init__(self, encoder: Any, n_intents: int, n_sentiments: int, n_aspects: int) -> None:
+        """Wrap `encoder` and add freshly initialised heads of the given sizes."""
+        super().__init__()
+        self.encoder = encoder
+        hidden = int(encoder.config.hidden_size)
+        self.dropout = nn.Dropout(float(getattr(encoder.config, "hidden_dropout_prob", 0.1)))
+        self.heads = nn.ModuleDict(
+            {
+                "intent": nn.Linear(hidden, n_intents),
+                "sentiment": nn.Linear(hidden, n_sentiments),
+                "demands": nn.Linear(hidden, n_aspects),
+            }
+        )
+
+    def forward(self, **encoded: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Logits of every head for a tokenized batch."""
+        hidden = self.encoder(**encoded).last_hidden_state
+        mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        pooled = self.dropout(pooled)
+        return {name: head(pooled) for name, head in self.heads.items()}
+
+    def freeze(self, embeddings: bool, n_layers: int) -> None:
+        """Stop training the embeddings and/or the lowest `n_layers` transformer layers."""
+        modules: List[nn.Module] = []
+        if embeddings and getattr(self.encoder, "embeddings", None) is not None:
+            modules.append(self.encoder.embeddings)
+        layers = getattr(getattr(self.encoder, "encoder", None), "layer", None)
+        if n_layers > 0 and layers is not None:
+            modules.extend(list(layers)[:n_layers])
+        for module in modules:
+            for parameter in module.parameters():
+                parameter.requires_grad_(False)
+
+
+def load_pretrained(path: Path) -> Tuple[nn.Module, PreTrainedTokenizerBase]:
+    """Encoder and tokenizer from a local Hugging Face model directory (never downloads)."""
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{path} is not a Hugging Face model directory (no config.json); set `model_path` "
+            "to a local directory made by save_pretrained, or leave it unset for the bundled "
+            "all-MiniLM-L6-v2."
+        )
+    config = AutoConfig.from_pretrained(path, local_files_only=True)
+    encoder = AutoModel.from_pretrained(path, config=config, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    return encoder, tokenizer
+
+
+def build_model(
+    encoder_path: Path, n_intents: int, n_sentiments: int, n_aspects: int
+) -> Tuple[MultiTaskModel, PreTrainedTokenizerBase]:
+    """A new model on top of the pretrained encoder at `encoder_path`."""
+    encoder, tokenizer = load_pretrained(encoder_path)
+    return MultiTaskModel(encoder, n_intents, n_sentiments, n_aspects), tokenizer
+
+
+def save_model(model: MultiTaskModel, tokenizer: PreTrainedTokenizerBase, directory: Path) -> None:
+    """Encoder + tokenizer via save_pretrained (safetensors), heads as one safetensors file."""
+    encoder_dir = directory / ENCODER_DIR
+    kwargs: Dict[str, Any] = {}
+    if "safe_serialization" in inspect.signature(model.encoder.save_pretrained).parameters:
+        kwargs["safe_serialization"] = True  # transformers < 5; 5.x always writes safetensors
+    model.encoder.save_pretrained(encoder_dir, **kwargs)
+    tokenizer.save_pretrained(encoder_dir)
+    heads = {
+        key: tensor.detach().to("cpu").contiguous()
+        for key, tensor in model.heads.state_dict().items()
+    }
+    save_file(heads, str(directory / HEADS_FILE))
+
+
+def load_model(
+    directory: Path, n_intents: int, n_sentiments: int, n_aspects: int
+) -> Tuple[MultiTaskModel, PreTrainedTokenizerBase]:
+    """The model `save_model` wrote, in eval mode on CPU."""
+    model, tokenizer = build_model(directory / ENCODER_DIR, n_intents, n_sentiments, n_aspects)
+    model.heads.load_state_dict(load_file(str(directory / HEADS_FILE)))
+    model.eval()
+    return model, tokenizer
+
+
+def write_json(path: Path, data: Dict[str, Any]) -> None:
+    """Pretty JSON, UTF-8."""
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def read_json(path: Path) -> Dict[str, Any]:
+    """JSON written by write_json."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Encoded:
+    """A tokenized batch and, per text, whether it was truncated."""
+
+    tensors: Dict[str, torch.Tensor]
+    truncated: List[bool]
+
+
+def preprocess(
+    texts: Sequence[str], tokenizer: PreTrainedTokenizerBase, max_seq_length: int
+) -> Encoded:
+    """Cap, tokenize, truncate to `max_seq_length` tokens and pad one batch."""
+    char_cap = max_seq_length * CHARS_PER_TOKEN_CAP
+    capped = [text[:char_cap] for text in texts]
+    fast = bool(getattr(tokenizer, "is_fast", False))
+    encoded = tokenizer(
+        capped,
+        truncation=True,
+        max_length=max_seq_length,
+        padding=True,
+        return_tensors="pt",
+        return_offsets_mapping=fast,
+    )
+    truncated = []
+    offsets = encoded.pop("offset_mapping", None)
+    for row, (original, text) in enumerate(zip(texts, capped, strict=False)):
+        if len(original) > len(text):
+            truncated.append(True)
+        elif offsets is not None:
+            last_end = int(offsets[row, :, 1].max())
+            truncated.append(last_end < len(text.rstrip()))
+        else:
+            truncated.append(int(encoded["attention_mask"][row].sum()) >= max_seq_length)
+    return Encoded(dict(encoded), truncated)
+
+
+def autocast_context(plan: DevicePlan) -> contextlib.AbstractContextManager:
+    """CUDA autocast when the plan uses mixed precision, else a no-op."""
+    if plan.mixed_precision and plan.device == "cuda":
+        return torch.autocast(device_type="cuda", dtype=autocast_dtype())  # type: ignore[arg-type]
+    return contextlib.nullcontext()
+
+
+def forward(model: MultiTaskModel, encoded: Encoded, plan: DevicePlan) -> Dict[str, np.ndarray]:
+    """Logits of every head as float32 numpy arrays, without autograd."""
+    tensors = {key: value.to(plan.device) for key, value in encoded.tensors.items()}
+    with torch.inference_mode(), autocast_context(plan):
+        logits = model(**tensors)
+    return {name: value.float().cpu().numpy() for name, value in logits.items()}
+
+
+def batches_by_length(texts: Sequence[str], batch_size: int) -> Iterator[List[int]]:
+    """Indices of `texts` in batches of similar length (less padding), in a fixed order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+def predict_logits(
+    model: MultiTaskModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    max_seq_length: int,
+    batch_size: int,
+    plan: DevicePlan,
+) -> Tuple[Dict[str, np.ndarray], List[bool]]:
+    """Logits per head for all `texts` (in input order) and per-text truncation flags."""
+    model.eval()
+    outputs: Dict[str, List[np.ndarray]] = {name: [None] * len(texts) for name in HEAD_NAMES}  # type: ignore[list-item]
+    truncated = [False] * len(texts)
+    for indices in batches_by_length(texts, batch_size):
+        encoded = preprocess([texts[i] for i in indices], tokenizer, max_seq_length)
+        logits = forward(model, encoded, plan)
+        for row, index in enumerate(indices):
+            truncated[index] = encoded.truncated[row]
+            for name in HEAD_NAMES:
+                outputs[name][index] = logits[name][row]
+    stacked = {
+        name: np.stack(rows) if rows else np.zeros((0, 0), np.float32)
+        for name, rows in outputs.items()
+    }
+    return stacked, truncated

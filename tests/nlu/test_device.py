@@ -1,0 +1,66 @@
+"""Device selection: pure decisions tested without a GPU."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.device import (
+    DevicePlan,
+    DeviceUnavailableError,
+    cpu_thread_count,
+    plan_for,
+    resolve_device,
+)
+
+
+def test_auto_uses_cuda_with_mixed_precision_when_available() -> None:
+    assert resolve_device("auto", cuda_available=True, strict=True) == DevicePlan("cuda", True)
+
+
+def test_auto_falls_back_to_cpu_without_cuda() -> None:
+    assert resolve_device("auto", cuda_available=False, strict=True) == DevicePlan("cpu", False)
+
+
+def test_cpu_is_cpu_even_with_cuda() -> None:
+    assert resolve_device("cpu", cuda_available=True, strict=True).device == "cpu"
+
+
+def test_cuda_without_cuda_raises_when_strict() -> None:
+    with pytest.raises(DeviceUnavailableError, match="device: auto"):
+        resolve_device("cuda", cuda_available=False, strict=True)
+
+
+def test_cuda_without_cuda_falls_back_when_lenient(caplog: pytest.LogCaptureFixture) -> None:
+    assert resolve_device("cuda", cuda_available=False, strict=False).device == "cpu"
+    assert "CUDA is unavailable" in caplog.text
+
+
+def test_unknown_device_rejected() -> None:
+    with pytest.raises(ValueError, match="tpu"):
+        resolve_device("tpu", cuda_available=False, strict=False)
+
+
+def test_cpu_threads_configured_or_all_available() -> None:
+    assert cpu_thread_count(3) == 3
+    assert cpu_thread_count(None) >= 1
+
+
+def test_plan_for_auto_is_cpu_on_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    threads = torch.get_num_threads()
+    try:
+        assert plan_for("auto", strict=True, cpu_threads=1) == DevicePlan("cpu", False)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.gpu
+def test_plan_for_auto_uses_cuda_on_gpu_host() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    assert plan_for("auto", strict=True).device == "cuda"
