@@ -24,4 +24,3 @@ async def health(request: web.Request) -> web.Response:
         logger.exception("health check: database unavailable")
         return web.json_response({"status": "database unavailable"}, status=503)
     return web.json_response({"status": "ok", "customers": customers, "orders": orders})
-

@@ -142,7 +142,8 @@ class Settings(BaseSettings):
     # on paraphrases/dev + CLINC150 oos/val (objective 0.93); on the held-out test set it answers
     # 72% correctly, asks 12%, and rejects 92% of CLINC150 oos/test.
     answer_threshold: float = 0.50
-    # Two different answers whose scores differ by less than this are offered as a choice (same tuning).
+    # Two different answers whose scores differ by less than this are offered as a choice
+    # (same tuning).
     answer_margin: float = 0.03
 
     class Config:

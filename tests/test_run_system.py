@@ -34,18 +34,36 @@ def _port_open(port: int) -> bool:
 def test_launcher_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     if not list((ROOT / "models").glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make train` first (make test does)")
-    ports = {"SHOP_RASA_PORT": _free_port(), "SHOP_ACTION_PORT": _free_port(),
-             "SHOP_INSIGHT_PORT": _free_port()}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "SHOP_DATA_DIR": str(tmp_path),
-           "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    ports = {
+        "SHOP_RASA_PORT": _free_port(),
+        "SHOP_ACTION_PORT": _free_port(),
+        "SHOP_INSIGHT_PORT": _free_port(),
+    }
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in ports.items()},
+        "SHOP_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("SHOP_TRACKER_DB", None)
     env.pop("SHOP_ACTION_SERVER_URL", None)
     env.pop("SHOP_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "knowledge", "setup"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "knowledge", "setup"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     launcher = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "run_system.py")], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [sys.executable, str(ROOT / "scripts" / "run_system.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     output: list[str] = []
     try:

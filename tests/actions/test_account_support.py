@@ -84,7 +84,10 @@ async def test_request_human_records_and_stops_forms(domain) -> None:
     events, messages = await run_action(ActionRequestHuman(), make_tracker({}), domain)
     assert responses(messages) == ["utter_handoff_no_agent"]
     assert events[0] == {
-        "event": "slot", "name": "handoff_requested", "value": True, "timestamp": None
+        "event": "slot",
+        "name": "handoff_requested",
+        "value": True,
+        "timestamp": None,
     }
     assert events[-1] == {"event": "pause", "timestamp": None}
     events, _ = await run_action(
