@@ -26,6 +26,7 @@ from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import yaml
 
+from knowledge.intents import INTENTS
 from knowledge.seed import CARRIERS, CATALOGUE, CITIES, DELIVERY_METHODS, PAYMENT_METHODS
 from knowledge.settings import Settings
 
@@ -33,38 +34,6 @@ logger = logging.getLogger(__name__)
 
 ANSWERS_DIR = Path(__file__).resolve().parent / "answers"
 
-# The assistant's 35 intents: the Bitext 27 plus small talk, product questions and out-of-scope.
-BITEXT_INTENTS = (
-    "cancel_order",
-    "change_order",
-    "change_shipping_address",
-    "check_cancellation_fee",
-    "check_invoice",
-    "check_payment_methods",
-    "check_refund_policy",
-    "complaint",
-    "contact_customer_service",
-    "contact_human_agent",
-    "create_account",
-    "delete_account",
-    "delivery_options",
-    "delivery_period",
-    "edit_account",
-    "get_invoice",
-    "get_refund",
-    "newsletter_subscription",
-    "payment_issue",
-    "place_order",
-    "recover_password",
-    "registration_problems",
-    "review",
-    "set_up_shipping_address",
-    "switch_account",
-    "track_order",
-    "track_refund",
-)
-SMALL_TALK_INTENTS = ("greet", "goodbye", "affirm", "deny", "thank", "bot_challenge")
-INTENTS = frozenset((*BITEXT_INTENTS, *SMALL_TALK_INTENTS, "product_question", "out_of_scope"))
 MIN_QUESTIONS, MAX_QUESTIONS = 3, 6
 
 PAYMENT_LABELS = {

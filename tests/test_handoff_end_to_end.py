@@ -14,13 +14,9 @@ import asyncio
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -28,6 +24,7 @@ import aiohttp
 import pytest
 
 from tests.handoff_fixtures import train_tiny_bot
+from tests.servers import free_port, is_up, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_S = 300
@@ -35,30 +32,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.filterwarnings("ignore::DeprecationWarning:matplotlib.*"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _is_up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 300
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class System:
@@ -126,14 +99,14 @@ class System:
             start_new_session=True,
         )
         deadline = time.monotonic() + STARTUP_S
-        while not _is_up(health[name]):
+        while not is_up(health[name]):
             if self.processes[name].poll() is not None or time.monotonic() > deadline:
                 tail = (self.root / f"{name}.log").read_text()[-3000:]
                 pytest.fail(f"{name} did not start:\n{tail}")
             time.sleep(1)
 
     def stop(self, name: str) -> None:
-        _stop(self.processes.pop(name))
+        stop_process(self.processes.pop(name))
 
 
 @pytest.fixture(scope="module")
@@ -151,9 +124,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         "SHOP_DATA_DIR": str(root),
         "SHOP_DATABASE_URL": f"sqlite:///{root / 'shop.db'}",
         "SHOP_TRACKER_DB": str(root / "tracker.db"),
-        "SHOP_RASA_PORT": str(_free_port()),
-        "SHOP_ACTION_PORT": str(_free_port()),
-        "SHOP_INSIGHT_PORT": str(_free_port()),
+        "SHOP_RASA_PORT": str(free_port()),
+        "SHOP_ACTION_PORT": str(free_port()),
+        "SHOP_INSIGHT_PORT": str(free_port()),
         "SHOP_CONSOLE_SECRET": "e2e-secret",
         "SHOP_CONSOLE_POLL_S": "0.2",
         "SHOP_HANDOFF_CLAIM_TIMEOUT_S": "3600",

@@ -14,14 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_S = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        return int(sock.getsockname()[1])
 
 
 def _port_open(port: int) -> bool:
@@ -35,9 +31,9 @@ def test_launcher_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     if not list((ROOT / "models").glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make train` first (make test does)")
     ports = {
-        "SHOP_RASA_PORT": _free_port(),
-        "SHOP_ACTION_PORT": _free_port(),
-        "SHOP_INSIGHT_PORT": _free_port(),
+        "SHOP_RASA_PORT": free_port(),
+        "SHOP_ACTION_PORT": free_port(),
+        "SHOP_INSIGHT_PORT": free_port(),
     }
     env = {
         **os.environ,

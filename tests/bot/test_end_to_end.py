@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,36 +24,13 @@ from knowledge.db import make_engine, make_session_factory
 from knowledge.models import Order, OrderStatus
 from knowledge.settings import Settings
 from tests.bot.test_conversations import latest_model
+from tests.servers import free_port, is_up, stop_process
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 420
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        return int(sock.getsockname()[1])
-
-
-def _is_up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 300
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class Bot:
@@ -85,7 +60,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     """Seed a temp shop, start the action server and Rasa server, stop both afterwards."""
     model = latest_model(Settings().models_dir)
     data_dir = tmp_path_factory.mktemp("e2e")
-    rasa_port, action_port = _free_port(), _free_port()
+    rasa_port, action_port = free_port(), free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -158,7 +133,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
                     pytest.fail(
                         f"{name} server exited:\n" + (data_dir / f"{name}.log").read_text()[-4000:]
                     )
-                if _is_up(health[name]):
+                if is_up(health[name]):
                     pending.discard(name)
             if time.monotonic() > deadline:
                 pytest.fail(f"not up in {STARTUP_S}s: {sorted(pending)}")
@@ -166,7 +141,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         yield Bot(f"http://localhost:{rasa_port}", env["SHOP_DATABASE_URL"])
     finally:
         for process in processes.values():
-            _stop(process)
+            stop_process(process)
         for log in logs.values():
             log.close()
     assert all(p.poll() is not None for p in processes.values())

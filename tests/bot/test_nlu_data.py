@@ -15,6 +15,8 @@ from typing import Dict, List, Set
 import pytest
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from knowledge import intents
+from knowledge.intents import INTENTS
 from knowledge.seed import CATALOGUE
 from scripts import build_nlu_data
 
@@ -29,45 +31,8 @@ pytestmark = pytest.mark.filterwarnings(
 NLU_DIR = Path(__file__).resolve().parents[2] / "bot" / "data" / "nlu"
 BITEXT_DIR = NLU_DIR / "bitext"
 
-BITEXT_INTENTS = {
-    "cancel_order",
-    "change_order",
-    "change_shipping_address",
-    "check_cancellation_fee",
-    "check_invoice",
-    "check_payment_methods",
-    "check_refund_policy",
-    "complaint",
-    "contact_customer_service",
-    "contact_human_agent",
-    "create_account",
-    "delete_account",
-    "delivery_options",
-    "delivery_period",
-    "edit_account",
-    "get_invoice",
-    "get_refund",
-    "newsletter_subscription",
-    "payment_issue",
-    "place_order",
-    "recover_password",
-    "registration_problems",
-    "review",
-    "set_up_shipping_address",
-    "switch_account",
-    "track_order",
-    "track_refund",
-}
-OWN_INTENTS = {
-    "greet",
-    "goodbye",
-    "affirm",
-    "deny",
-    "thank",
-    "bot_challenge",
-    "product_question",
-    "out_of_scope",
-}
+BITEXT_INTENTS = set(intents.BITEXT_INTENTS)
+OWN_INTENTS = INTENTS - BITEXT_INTENTS
 ENTITIES = {"order_id", "email", "product"}
 # Bitext gives ~140-200 per intent and we add >= 15 hand-written ones; ours are hand-written.
 MIN_BITEXT_INTENT_EXAMPLES = 150

@@ -16,8 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -34,8 +32,8 @@ from tests.insight.widget_support import (
     DESKTOP,
     PHONE,
     SCREENSHOTS,
-    free_port,
 )
+from tests.servers import free_port, is_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,14 +43,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 420
 REPLY_MS = 60_000
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def _is_up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 300
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
 
 
 class System:
@@ -111,7 +101,7 @@ class System:
                 if self.processes[name].poll() is not None:
                     log = (self.data_dir / f"{name}.log").read_text()[-4000:]
                     pytest.fail(f"{name} exited:\n{log}")
-                if _is_up(self.health[name]):
+                if is_up(self.health[name]):
                     pending.discard(name)
             if time.monotonic() > deadline:
                 pytest.fail(f"not up in {STARTUP_S}s: {sorted(pending)}")
