@@ -89,8 +89,8 @@ def pipeline_config(kind: str, sizes: Dict[str, int], device: str) -> str:
             f"  - name: {COMPONENT}\n    epochs: {sizes['epochs']}\n    device: {device}\n"
             "    show_progress: false\n"
         )
-        if sizes["per_intent"]:
-            body += f"    max_examples_per_intent: {sizes['per_intent']}\n"
+        # Same training rows as DIET gets: 0 = every example (the bot's config caps at 80).
+        body += f"    max_examples_per_intent: {sizes['per_intent']}\n"
     else:
         body = (
             "  - name: RegexFeaturizer\n  - name: LexicalSyntacticFeaturizer\n"
