@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import lru_cache
 
@@ -47,8 +48,17 @@ def answer_index() -> AnswerIndex:
     )
 
 
+@lru_cache(maxsize=1)
+def turn_writer() -> ThreadPoolExecutor:
+    """One background thread that stores user turns in the knowledge graph, in arrival order."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-writer")
+
+
 def clear_caches() -> None:
     """Forget every cached resource (tests point the providers at a new database)."""
+    if turn_writer.cache_info().currsize:
+        turn_writer().shutdown(wait=True)
+    turn_writer.cache_clear()
     get_settings.cache_clear()
     get_engine.cache_clear()
     session_factory.cache_clear()

@@ -5,14 +5,17 @@ is active: the domain (``bot/domain/turn_tracking.yml``) gives the slot ``turn_t
 ``custom`` slot mapping with this action and no conditions, and Rasa's default action
 ``action_extract_slots`` (run by ``MessageProcessor.handle_message`` on each message) calls the
 action of every unconditional custom mapping. The action returns no events, so the tracker and the
-dialogue policies never see it; it never raises, and it waits at most
-``Settings.record_turn_timeout_s`` for the database before letting the turn go on unrecorded.
+dialogue policies never see it and it never raises. By default the write happens on the action
+server's background writer thread (``deps.turn_writer``), so the reply does not wait for the
+database; with ``record_turn_in_background`` off it writes before answering and waits at most
+``Settings.record_turn_timeout_s``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent import futures
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -84,6 +87,15 @@ def turn_from_tracker(tracker: Tracker) -> TurnInput:
     )
 
 
+# Writes queued on the background writer and not finished yet (strong references).
+_pending: set[futures.Future] = set()
+
+
+def flush_pending_turns(timeout: float | None = None) -> None:
+    """Wait until every turn queued for the background writer is stored (tests, shutdown)."""
+    futures.wait(list(_pending), timeout=timeout)
+
+
 def store_turn(turn: TurnInput) -> RecordResult | None:
     """Record ``turn`` in one short transaction; ``None`` (logged) when the database fails."""
     try:
@@ -113,7 +125,7 @@ class ActionRecordTurn(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        """Record the turn off the event loop, within the configured time budget; no events."""
+        """Queue the turn for the background writer (or write it within the time budget)."""
         try:
             turn = turn_from_tracker(tracker)
         except Exception:
@@ -121,7 +133,13 @@ class ActionRecordTurn(Action):
             return []
         if not (turn.text or turn.intent):
             return []
-        timeout = deps.settings().record_turn_timeout_s
+        settings = deps.settings()
+        if settings.record_turn_in_background:
+            future = deps.turn_writer().submit(store_turn, turn)
+            _pending.add(future)
+            future.add_done_callback(_pending.discard)
+            return []
+        timeout = settings.record_turn_timeout_s
         try:
             result = await asyncio.wait_for(asyncio.to_thread(store_turn, turn), timeout)
         except asyncio.TimeoutError:

@@ -79,7 +79,10 @@ class Settings(BaseSettings):
     models_dir: Path = Field(default=PROJECT_ROOT / "models")
 
     # --- Knowledge graph (actions/record_turn.py) ---
-    # Longest a user turn waits for its graph update; past it the turn goes on unrecorded.
+    # Write each user turn into the graph on a background thread of the action server, so the
+    # reply never waits for the database (~8 ms per turn inline); false = write before answering.
+    record_turn_in_background: bool = True
+    # Inline mode only: longest a user turn waits for its graph update before going on unrecorded.
     record_turn_timeout_s: float = 2.0
 
     # --- Churn risk and hand-over to a human (insight/churn.py, actions/escalation.py) ---

@@ -93,6 +93,7 @@ def _tracker(
 def _run(tracker: Tracker) -> tuple[list, CollectingDispatcher]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionRecordTurn().run(dispatcher, tracker, {}))
+    module.flush_pending_turns(timeout=10)
     return events, dispatcher
 
 
@@ -227,13 +228,34 @@ def test_database_failures_are_logged_and_the_turn_goes_on(
 async def test_slow_database_is_abandoned_after_the_time_budget(
     use_database, database_url, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    use_database(database_url, SHOP_RECORD_TURN_TIMEOUT_S="0.1")
+    use_database(
+        database_url, SHOP_RECORD_TURN_TIMEOUT_S="0.1", SHOP_RECORD_TURN_IN_BACKGROUND="false"
+    )
     monkeypatch.setattr(module, "store_turn", lambda turn: time.sleep(0.6))
     start = time.perf_counter()
     with caplog.at_level(logging.ERROR, logger="actions.record_turn"):
         events = await ActionRecordTurn().run(CollectingDispatcher(), _tracker(), {})
     assert events == [] and time.perf_counter() - start < 0.5
     assert any("skipped" in r.getMessage() for r in caplog.records)
+
+
+async def test_background_write_does_not_delay_the_reply(
+    use_database, database_url, session_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_database(database_url)
+    real_store = module.store_turn
+
+    def slow_store(turn):  # a database that takes 0.6 s per write
+        time.sleep(0.6)
+        return real_store(turn)
+
+    monkeypatch.setattr(module, "store_turn", slow_store)
+    start = time.perf_counter()
+    events = await ActionRecordTurn().run(CollectingDispatcher(), _tracker(), {})
+    assert events == [] and time.perf_counter() - start < 0.2
+    assert _counts(session_factory)[0] == 0  # not written yet: the reply did not wait
+    module.flush_pending_turns(timeout=10)
+    assert _counts(session_factory)[0] == 1
 
 
 def test_malformed_parse_data_does_not_crash(use_database, database_url, session_factory) -> None:
@@ -261,4 +283,5 @@ async def test_action_server_executor_runs_it(use_database, database_url, sessio
         }
     )
     assert response == {"events": [], "responses": []}
+    module.flush_pending_turns(timeout=10)
     assert _counts(session_factory)[0] == 1
