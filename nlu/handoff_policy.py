@@ -27,7 +27,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -124,10 +124,9 @@ class HandoffPolicy(Policy):
 
     def next_action(self, tracker: DialogueStateTracker) -> str | None:
         """The action this policy wants now, if any."""
-        latest = tracker.latest_action_name
-        if latest == self.config[THANKS_ACTION]:
-            return ACTION_LISTEN_NAME
-        if latest != ACTION_LISTEN_NAME:
+        if not self._first_action_of_turn(tracker):
+            if tracker.latest_action_name == self.config[THANKS_ACTION]:
+                return ACTION_LISTEN_NAME
             return None
         value = self._slot_set_this_turn(tracker)
         if isinstance(value, str) and value.startswith(ESCALATE_PREFIX):
@@ -135,6 +134,21 @@ class HandoffPolicy(Policy):
         if value == RATED:
             return str(self.config[THANKS_ACTION])
         return None
+
+    @staticmethod
+    def _first_action_of_turn(tracker: DialogueStateTracker) -> bool:
+        """True when no action has run since the latest user message.
+
+        Not ``latest_action_name == action_listen``: a message that answers a bot utterance run
+        through the HTTP API (the console's rating question after a hand-back) follows that
+        utterance directly, with no ``action_listen`` in between.
+        """
+        for event in reversed(tracker.events):
+            if isinstance(event, ActionExecuted):
+                return False
+            if isinstance(event, UserUttered):
+                return True
+        return False
 
     def _slot_set_this_turn(self, tracker: DialogueStateTracker) -> Any:
         """The value the event slot got after the latest user message, if it got one."""
