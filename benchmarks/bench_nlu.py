@@ -10,7 +10,8 @@
 * parse latency p50/p95 through Rasa vs a bare encoder forward; training time;
 * FallbackClassifier threshold sweep: CLINC150 `oos` test utterances vs Bitext extra utterances.
 
-Sizes: QUICK / FULL below (or BENCH_NLU_PER_INTENT / BENCH_NLU_EPOCHS env overrides).
+Sizes: QUICK / FULL below (or BENCH_NLU_PER_INTENT / BENCH_NLU_EPOCHS / BENCH_NLU_DIET_EPOCHS env
+overrides); BENCH_NLU_SKIP_BANKING77=1 leaves out BANKING77 (the longest part on a CPU).
 BENCH_NLU_MODEL=path/to/model.tar.gz evaluates an already trained model (our pipeline) instead of
 training: Bitext, sentiment, demands, latency and the fallback sweep; no DIET, no BANKING77.
 Needs the shared datasets (<repo>/../shared/data or $SHOP_SHARED_DATA); skips without them.
@@ -241,7 +242,7 @@ def run(args: Any) -> None:
         print("SKIP bench_nlu: shared datasets not found (set SHOP_SHARED_DATA)")
         return
     sizes = dict(QUICK if args.quick else FULL)
-    for key in ("per_intent", "epochs"):
+    for key in ("per_intent", "epochs", "diet_epochs"):
         if os.environ.get(f"BENCH_NLU_{key.upper()}"):
             sizes[key] = int(os.environ[f"BENCH_NLU_{key.upper()}"])
     device = getattr(args, "device", "auto") or "auto"
@@ -333,7 +334,7 @@ def run(args: Any) -> None:
         sweep = fallback_sweep(extra_parses["ours"], oos_parses)
 
         # ---- BANKING77: train split -> test split
-        if given:
+        if given or os.environ.get("BENCH_NLU_SKIP_BANKING77") == "1":
             report(figures, sweep)
             return
         banking_train = per_label(
