@@ -355,11 +355,6 @@ def test_human_agent_takes_over_replies_and_a_star_rating_follows(
         shopper.close()
 
 
-@pytest.mark.xfail(
-    reason="the bare '5' is NLU-classified nlu_fallback and RulePolicy's fallback rule wins over "
-    "HandoffPolicy's thanks (handoff_event=rated is set); fix in the hand-over policy",
-    strict=True,
-)
 def test_bot_thanks_for_the_star_rating(system: System, browser: Any) -> None:
     shopper = Shopper(browser, f"{system.insight_url}/?customer=1", DESKTOP)
     agent = Agent(browser, system.insight_url)
