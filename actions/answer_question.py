@@ -87,43 +87,20 @@ class ActionAnswerQuestion(Action):
         """Send the answer (or the choice, or the offer of a person) for the latest message."""
         message = tracker.latest_message or {}
         settings = deps.settings()
-        loop = asyncio.get_running_loop()
-        try:
-            chosen = chosen_template_id(message)
-            if chosen is not None:
-                answers = await loop.run_in_executor(None, _answers)
-                template = answers.templates.get(chosen)
-                if template is not None:
-                    return self._answer(dispatcher, template, settings)
-                logger.info("Button chose unknown template %s", chosen)
+        chosen = chosen_template_id(message)
+        if chosen is not None:
+            try:
+                answers = await asyncio.get_running_loop().run_in_executor(None, _answers)
+            except Exception:
+                logger.exception("FAQ index unavailable")
                 return self._not_sure(dispatcher)
-            text = clean_text(message.get("text"))
-            if not text or text.startswith("/"):
-                return self._not_sure(dispatcher)
-            candidates = await loop.run_in_executor(None, _search, text)
-        except Exception:
-            logger.exception("FAQ retrieval failed")
+            template = answers.templates.get(chosen)
+            if template is not None:
+                return self._answer(dispatcher, template, settings)
+            logger.info("Button chose unknown template %s", chosen)
             return self._not_sure(dispatcher)
-        decision = break_tie(
-            decide(candidates, settings.answer_threshold, settings.answer_margin), message
-        )
-        best = decision.best
-        logger.info(
-            "FAQ %s for %r: %s",
-            decision.kind,
-            text[:80],
-            [(c.template.id, round(c.score, 3)) for c in decision.candidates],
-        )
-        if decision.kind == "answer" and best is not None:
-            return self._answer(dispatcher, best.template, settings)
-        if decision.kind == "choose":
-            buttons = [
-                {"title": c.template.title, "payload": choice_payload(c.template.id)}
-                for c in decision.candidates
-            ]
-            dispatcher.utter_message(response="utter_faq_which_one", buttons=buttons)
-            return [SlotSet(FAQ_ANSWER_SLOT, None)]
-        return self._not_sure(dispatcher)
+        answered = await answer_if_confident(dispatcher, tracker)
+        return answered if answered is not None else self._not_sure(dispatcher)
 
     @staticmethod
     def _answer(
@@ -136,3 +113,43 @@ class ActionAnswerQuestion(Action):
     def _not_sure(dispatcher: CollectingDispatcher) -> List[EventType]:
         dispatcher.utter_message(response="utter_faq_not_sure")
         return [SlotSet(FAQ_ANSWER_SLOT, None)]
+
+
+async def answer_if_confident(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> List[EventType] | None:
+    """Answer (or offer the two close candidates) when a template clears the threshold.
+
+    ``None`` when no template fits or retrieval failed, so that callers (this module's action,
+    the fallback action) decide what to say instead.
+    """
+    message = tracker.latest_message or {}
+    text = clean_text(message.get("text"))
+    if not text or text.startswith("/"):
+        return None
+    settings = deps.settings()
+    try:
+        candidates = await asyncio.get_running_loop().run_in_executor(None, _search, text)
+    except Exception:
+        logger.exception("FAQ retrieval failed")
+        return None
+    decision = break_tie(
+        decide(candidates, settings.answer_threshold, settings.answer_margin), message
+    )
+    logger.info(
+        "FAQ %s for %r: %s",
+        decision.kind,
+        text[:80],
+        [(c.template.id, round(c.score, 3)) for c in decision.candidates],
+    )
+    best = decision.best
+    if decision.kind == "answer" and best is not None:
+        return ActionAnswerQuestion._answer(dispatcher, best.template, settings)
+    if decision.kind == "choose":
+        buttons = [
+            {"title": c.template.title, "payload": choice_payload(c.template.id)}
+            for c in decision.candidates
+        ]
+        dispatcher.utter_message(response="utter_faq_which_one", buttons=buttons)
+        return [SlotSet(FAQ_ANSWER_SLOT, None)]
+    return None

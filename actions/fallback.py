@@ -1,4 +1,9 @@
-"""Not understood messages and stopping a flow: rephrase first, offer a person after two."""
+"""Not understood messages and stopping a flow.
+
+A message the NLU did not understand is first looked up in the FAQ answers (it is often a
+question no intent covers); when no template fits the bot says it is not sure and offers to
+rephrase or a person, and after two misses in a row asks whether to bring in a person.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+
+from actions.answer_question import answer_if_confident
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +38,7 @@ def fallbacks_in_a_row(tracker: Tracker) -> int:
 
 
 class ActionHandleFallback(Action):
-    """Ask to rephrase; after two misunderstandings in a row, offer a person."""
+    """FAQ answer if one fits; else say so honestly and offer a person (again after two misses)."""
 
     def name(self) -> str:
         """Answers ``nlu_fallback``."""
@@ -40,11 +47,14 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """Utter the rephrase request or the offer of a person."""
+        """Answer from the FAQ when a template fits, else ask to rephrase or offer a person."""
+        answered = await answer_if_confident(dispatcher, tracker)
+        if answered is not None:
+            return answered
         if fallbacks_in_a_row(tracker) >= OFFER_HUMAN_AFTER:
             dispatcher.utter_message(response="utter_fallback_offer_human")
         else:
-            dispatcher.utter_message(response="utter_please_rephrase")
+            dispatcher.utter_message(response="utter_faq_not_sure")
         return []
 
 

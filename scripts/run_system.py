@@ -135,6 +135,8 @@ def main() -> int:
     services = build_services(settings, model_dir)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    # Ctrl-C must stop everything even when SIGINT was inherited as ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         for service in services:

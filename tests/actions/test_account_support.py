@@ -105,7 +105,7 @@ async def test_fallback_rephrase_then_offer_a_person(domain) -> None:
     _, messages = await run_action(
         ActionHandleFallback(), fallback_tracker(["greet", "nlu_fallback"]), domain
     )
-    assert responses(messages) == ["utter_please_rephrase"]
+    assert responses(messages) == ["utter_faq_not_sure"]
     _, messages = await run_action(
         ActionHandleFallback(), fallback_tracker(["nlu_fallback", "nlu_fallback"]), domain
     )

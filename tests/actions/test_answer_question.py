@@ -16,6 +16,7 @@ from actions.answer_question import (
     ActionAnswerQuestion,
     choice_payload,
 )
+from actions.fallback import ActionHandleFallback
 from knowledge.answer_index import AnswerIndex, build_index
 from knowledge.settings import get_settings
 from tests.actions.conftest import make_tracker, responses, run_action, slot_events
@@ -189,3 +190,19 @@ async def test_real_encoder_answers_a_returns_question_with_the_window(
     assert slot_events(events) == {FAQ_ANSWER_SLOT: "201"}
     assert "within 30 days of delivery" in messages[0]["text"]
     assert (tmp_path / "answer_index" / "meta.json").exists()
+
+
+async def test_a_not_understood_question_is_answered_from_the_faq(fake_answers, domain):
+    tracker = _tracker("how long is the return window?", intent="nlu_fallback", confidence=0.7)
+    events, messages = await run_action(ActionHandleFallback(), tracker, domain)
+    assert [m["text"] for m in messages] == ["You can return items within 30 days."]
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: "1"}
+
+
+async def test_a_not_understood_message_without_a_fitting_answer_is_not_sure(
+    fake_answers, domain
+):
+    tracker = _tracker("what is the weather on mars", intent="nlu_fallback", confidence=0.7)
+    events, messages = await run_action(ActionHandleFallback(), tracker, domain)
+    assert (events, responses(messages)) == ([], ["utter_faq_not_sure"])
+    assert messages[0]["buttons"] is not None
