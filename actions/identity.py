@@ -1,8 +1,12 @@
-"""Who the shopper is: the logged-in customer from channel metadata, or a guest's email.
+"""Who the shopper is: the signed-in customer from a signed channel claim, or a guest's email.
 
-The shop page sends ``{"customer_id": <id>}`` as message metadata (REST: the ``metadata``
-field of the POST body; socket.io: ``customData``). Rasa stores the first message's metadata
-in the ``session_started_metadata`` slot; later messages carry it in ``latest_message``.
+The shop page sends ``{"customer_id": <token>}`` as message metadata (REST: the ``metadata``
+field of the POST body; socket.io: ``customData``), where the token comes from
+:func:`knowledge.identity_token.sign_customer_id`. Rasa stores the first message's metadata in
+the ``session_started_metadata`` slot; later messages carry it in ``latest_message``. A claim
+that is not a valid, unexpired token (a bare number, another key's signature, a changed id) is
+refused: the shopper is a guest and is told once per session that their sign-in could not be
+verified, so a forged claim never shows another customer's orders.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
 from knowledge import shop
+from knowledge.identity_token import Verified, verify_customer_token
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +29,11 @@ CUSTOMER_ID_SLOT = "customer_id"
 EMAIL_SLOT = "email"
 SESSION_METADATA_SLOT = "session_started_metadata"
 METADATA_KEY = "customer_id"
+# Told to a shopper whose customer-id claim was refused (plain text: no domain change needed).
+SIGN_IN_NOT_VERIFIED = (
+    "I couldn't verify your sign-in, so I'll help you as a guest for now. "
+    "Please reload the shop page or sign in again to see your account."
+)
 
 
 def parse_customer_id(value: Any) -> int | None:
@@ -37,25 +47,60 @@ def parse_customer_id(value: Any) -> int | None:
     return number if number > 0 else None
 
 
-def _from_metadata(metadata: Any) -> int | None:
-    """The customer id inside a metadata dict, if any."""
-    if isinstance(metadata, dict):
-        return parse_customer_id(metadata.get(METADATA_KEY))
-    return None
+def verify_claim(metadata: Any) -> Verified | None:
+    """The outcome of the customer-id claim in a metadata dict; None when it makes none."""
+    if not isinstance(metadata, dict) or metadata.get(METADATA_KEY) in (None, ""):
+        return None
+    verified = verify_customer_token(metadata[METADATA_KEY], deps.settings())
+    if verified.problem is not None:
+        logger.info("Refused a customer-id claim: %s", verified.problem.value)
+    return verified
+
+
+def _latest_metadata(tracker: Tracker) -> Any:
+    return (tracker.latest_message or {}).get("metadata")
 
 
 def customer_id_from(tracker: Tracker) -> int | None:
-    """The logged-in customer's id: slot, then latest message metadata, then session metadata."""
-    for candidate in (
-        parse_customer_id(tracker.get_slot(CUSTOMER_ID_SLOT))
-        if tracker.get_slot(CUSTOMER_ID_SLOT) is not None
-        else None,
-        _from_metadata((tracker.latest_message or {}).get("metadata")),
-        _from_metadata(tracker.get_slot(SESSION_METADATA_SLOT)),
-    ):
-        if candidate is not None:
-            return candidate
-    return None
+    """The signed-in customer's id: the latest message's claim, the slot, the session's claim.
+
+    A claim on the latest message decides on its own (a refused one makes the shopper a guest);
+    without one, the ``customer_id`` slot that session start set from a verified claim counts.
+    """
+    latest = verify_claim(_latest_metadata(tracker))
+    if latest is not None:
+        return latest.customer_id
+    slot = tracker.get_slot(CUSTOMER_ID_SLOT)
+    if slot is not None:
+        return parse_customer_id(slot)
+    session = verify_claim(tracker.get_slot(SESSION_METADATA_SLOT))
+    return session.customer_id if session is not None else None
+
+
+def refused_claim(tracker: Tracker) -> bool:
+    """True when the latest message (or, before any, the session) makes a refused claim."""
+    verified = verify_claim(_latest_metadata(tracker))
+    if verified is None:
+        verified = verify_claim(tracker.get_slot(SESSION_METADATA_SLOT))
+    return verified is not None and verified.customer_id is None
+
+
+def _told_this_session(tracker: Tracker) -> bool:
+    """Whether the bot already said :data:`SIGN_IN_NOT_VERIFIED` since the session started."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "session_started":
+            return False
+        if event.get("event") == "bot" and event.get("text") == SIGN_IN_NOT_VERIFIED:
+            return True
+    return False
+
+
+def explain_refused_claim(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Tell the shopper, once per session, that their sign-in could not be verified."""
+    if not refused_claim(tracker) or _told_this_session(tracker):
+        return
+    if all(message.get("text") != SIGN_IN_NOT_VERIFIED for message in dispatcher.messages):
+        dispatcher.utter_message(text=SIGN_IN_NOT_VERIFIED)
 
 
 def requester_from(tracker: Tracker) -> shop.Requester | None:
@@ -84,14 +129,20 @@ class ActionSessionStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        """Emit SessionStarted, carry over slots, set ``customer_id`` if the metadata has one."""
+        """Emit SessionStarted, carry over slots, set ``customer_id`` from a verified claim."""
         events: List[EventType] = [SessionStarted()]
         carried = self._carried_slots(tracker, domain)
         metadata = tracker.get_slot(SESSION_METADATA_SLOT)
         if metadata is not None:
             carried[SESSION_METADATA_SLOT] = metadata
-        customer_id = _from_metadata(metadata)
-        if customer_id is not None and self._exists(customer_id):
+        verified = verify_claim(metadata)
+        customer_id = verified.customer_id if verified is not None else None
+        if verified is not None:
+            # A new claim replaces whatever the previous session carried over.
+            carried.pop(CUSTOMER_ID_SLOT, None)
+        if verified is not None and customer_id is None:
+            dispatcher.utter_message(text=SIGN_IN_NOT_VERIFIED)
+        elif customer_id is not None and self._exists(customer_id):
             carried[CUSTOMER_ID_SLOT] = customer_id
         elif customer_id is not None:
             logger.warning("Metadata names unknown customer %s; treating as guest", customer_id)

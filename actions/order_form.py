@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
-from actions.identity import customer_id_from
+from actions.identity import customer_id_from, explain_refused_claim
 from actions.shop_action import explain_order_error
 from knowledge import shop
 from knowledge.models import Order
@@ -51,6 +51,7 @@ class OrderFormValidator(FormValidationAction, abc.ABC):
         domain: DomainDict,
     ) -> List[str]:
         """Email for guests, the order number, then the follow-ups for an eligible order."""
+        explain_refused_claim(dispatcher, tracker)  # a refused sign-in is why we ask for email
         slots = [] if customer_id_from(tracker) is not None else ["email"]
         slots.append("order_id")
         if tracker.get_slot("order_id") is not None and tracker.get_slot(ELIGIBLE_SLOT):

@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import IntegrityError
 
 from actions import deps
+from actions.identity import verify_claim
 from knowledge.graph import DemandInput, RecordResult, TurnInput, record_turn, signed_sentiment
 from nlu.output_keys import DEMANDS, SENTIMENT
 
@@ -32,8 +33,6 @@ logger = logging.getLogger(__name__)
 ACTION_NAME = "action_record_turn"
 # Slot filled by channel metadata (identity) and read as the turn's customer.
 CUSTOMER_SLOT = "customer_id"
-# Metadata key the shop's chat widget sends the logged-in customer under.
-CUSTOMER_METADATA_KEY = "customer_id"
 # Slot holding the order the conversation is about.
 ORDER_SLOT = "order_id"
 # Entities naming shop rows.
@@ -66,9 +65,7 @@ def turn_from_tracker(tracker: Tracker) -> TurnInput:
         rasa_message_id=latest.get("message_id") or (user_event or {}).get("message_id"),
         rasa_timestamp=(user_event or {}).get("timestamp"),
         channel=tracker.get_latest_input_channel(),
-        customer_id=_customer_id(
-            tracker.get_slot(CUSTOMER_SLOT), metadata.get(CUSTOMER_METADATA_KEY)
-        ),
+        customer_id=_customer_id(tracker.get_slot(CUSTOMER_SLOT), _verified_customer(metadata)),
         intent=intent.get("name"),
         intent_confidence=_optional_float(intent.get("confidence")),
         sentiment_label=label,
@@ -156,6 +153,12 @@ def _latest_user_event(tracker: Tracker) -> Dict[str, Any] | None:
         if event.get("event") == "user":
             return event
     return None
+
+
+def _verified_customer(metadata: Dict[str, Any]) -> int | None:
+    """The customer id a signed metadata claim proves (an unsigned claim counts as none)."""
+    verified = verify_claim(metadata)
+    return verified.customer_id if verified is not None else None
 
 
 def _customer_id(*candidates: Any) -> int | None:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions import deps
-from actions.identity import requester_from
+from actions.identity import explain_refused_claim, requester_from
 from knowledge import shop
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class ShopAction(Action, abc.ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         """Open a session, call :meth:`perform`, and answer errors without crashing."""
+        explain_refused_claim(dispatcher, tracker)
         events: List[EventType] = []
         try:
             with deps.session_factory()() as session, session.begin():
@@ -98,6 +99,7 @@ class OrderAction(ShopAction, abc.ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         """Ask for missing details instead of guessing, then run as a :class:`ShopAction`."""
+        explain_refused_claim(dispatcher, tracker)
         if tracker.get_slot("order_id") is None or requester_from(tracker) is None:
             dispatcher.utter_message(response="utter_ask_order_id")
             return [SlotSet(slot, None) for slot in self.reset_slots]

@@ -2,7 +2,7 @@
 
 Plain data read from the shop database in one session, so the view and its template never
 touch the ORM. :func:`widget_attributes` is the one place where the page hands the shopper's
-identity to the chat widget (it will sign the customer id when that lands).
+identity to the chat widget, as a signed token (knowledge/identity_token.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Dict, List
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from knowledge.identity_token import sign_customer_id
 from knowledge.models import Customer, Order, Product
 from knowledge.settings import Settings
 from knowledge.shop import get_customer
@@ -102,8 +103,9 @@ def load_shopper(session: Session, customer_id: int) -> Shopper:
 def widget_attributes(settings: Settings, shopper: Shopper | None) -> Dict[str, str]:
     """The chat widget's settings as ``data-*`` attribute values of its script tag.
 
-    The only place the page passes the shopper's identity to the widget: the customer id goes
-    into the Rasa channel metadata as is today; signing it is a separate issue and lands here.
+    The only place the page passes the shopper's identity to the widget: ``customer-id`` names
+    the shopper (the widget keys its memory by it) and ``customer-token`` proves it; the widget
+    sends the token as the ``customer_id`` channel metadata, and the bot trusts nothing else.
     """
     attributes = {
         "socket-url": settings.widget_socket_url or settings.rasa_url,
@@ -112,6 +114,7 @@ def widget_attributes(settings: Settings, shopper: Shopper | None) -> Dict[str, 
     }
     if shopper is not None:
         attributes["customer-id"] = str(shopper.id)
+        attributes["customer-token"] = sign_customer_id(shopper.id, settings)
     return attributes
 
 

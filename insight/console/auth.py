@@ -4,7 +4,7 @@ The cookie holds ``{"a": agent id or null, "c": csrf token, "e": expiry}`` as ba
 an HMAC-SHA256 of it under ``Settings.console_secret`` (a random per-process key when unset).
 Nothing secret is in the cookie; changing it breaks the signature. State-changing requests carry
 the session's CSRF token (header ``X-CSRF-Token`` or form field ``csrf_token``) and the cookie is
-``SameSite=Strict`` and ``HttpOnly``.
+``SameSite=Strict`` and ``HttpOnly`` (and ``Secure`` on https or with ``SHOP_BEHIND_HTTPS``).
 """
 
 from __future__ import annotations
@@ -111,8 +111,10 @@ def set_cookie(request: web.Request, response: web.StreamResponse, session: Cons
         max_age=max(0, int(session.expires - time.time())),
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
-        path="/console",
+        # Secure on https, and always behind an https proxy (SHOP_BEHIND_HTTPS).
+        secure=request.secure or request.app[SETTINGS].behind_https,
+        # One sign-in for the console (/console) and the supervisors' dashboard (/dashboard).
+        path="/",
     )
 
 

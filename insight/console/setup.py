@@ -17,6 +17,7 @@ from insight.console.hub import Hub
 from insight.console.keys import CONSOLE_TEMPLATES, HUB, RASA
 from insight.console.rasa_client import RasaClient
 from insight.keys import SESSION_FACTORY, SETTINGS
+from knowledge.secret_files import rasa_api_token
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
     """Rasa client session and the queue poller for the app's lifetime (after the database)."""
     settings = app[SETTINGS]
     async with aiohttp.ClientSession() as http:
-        app[RASA] = RasaClient(settings.rasa_url, settings.rasa_token, http)
+        app[RASA] = RasaClient(settings.rasa_url, rasa_api_token(settings), http)
         hub = Hub(settings, app[SESSION_FACTORY], app[RASA])
         app[HUB] = hub
         task = asyncio.create_task(hub.run(), name="console-hub")

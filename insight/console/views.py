@@ -103,7 +103,7 @@ async def logout(request: web.Request) -> web.Response:
     form = await request.post()
     auth.check_csrf(request, auth.current(request), form)
     redirect = web.HTTPSeeOther(LOGIN_PATH)
-    redirect.del_cookie(auth.COOKIE, path="/console")
+    redirect.del_cookie(auth.COOKIE, path="/")
     raise redirect
 
 
@@ -126,15 +126,18 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     """Live queue: the current queue on connect, then every change; pings keep presence."""
     agent = await require_agent(request)
     ws = web.WebSocketResponse(heartbeat=30)
-    await ws.prepare(request)
     hub = request.app[HUB]
-    await hub.add(ws, agent.id)
     try:
+        await ws.prepare(request)
+        await hub.add(ws, agent.id)
         async for message in ws:
             if message.type == WSMsgType.TEXT and message.data == "refresh":
                 await ws.send_str(json.dumps(await asyncio.to_thread(hub.snapshot)))
             elif message.type == WSMsgType.ERROR:
                 break
+    except ConnectionResetError:
+        # The browser left (navigation, closed tab) while we were writing: not an error.
+        logger.info("Console socket of agent %s closed while sending", agent.id)
     finally:
         hub.remove(ws)
     return ws

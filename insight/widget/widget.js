@@ -7,6 +7,7 @@
  *   <script src="/widget/widget.js" defer
  *           data-socket-url="http://localhost:5005"   Rasa server (required)
  *           data-customer-id="1"                      signed-in shopper (omit for a guest)
+ *           data-customer-token="1.1767225600.sig"    the page's signed proof of that id
  *           data-title="Northwind help" data-lang="en"></script>
  *
  * Optional: data-socket-path ("/socket.io/"), data-transports ("websocket" or
@@ -52,6 +53,7 @@
         .filter(Boolean),
       stylesheet: new URL("widget.css", el.src).href,
       customerId: customer === "" ? null : /^\d+$/.test(customer) ? Number(customer) : customer,
+      customerToken: (data.customerToken || "").trim() || null,
       lang: parts.strings.STRINGS[lang] ? lang : "en",
       title: data.title || "",
       welcome: data.welcome || "",
@@ -168,8 +170,9 @@
 
   ShopChat.prototype.metadata = function () {
     var data = { language: this.config.lang };
-    if (this.config.customerId !== null) {
-      data.customer_id = this.config.customerId;
+    // The bot believes only the signed token (an unsigned id would be refused as a forgery).
+    if (this.config.customerId !== null && this.config.customerToken) {
+      data.customer_id = this.config.customerToken;
     }
     return data;
   };

@@ -13,17 +13,26 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import deps
+from knowledge.identity_token import sign_customer_id
 from tests.conftest import SEED_NOW
 
 logger = logging.getLogger(__name__)
 
 DOMAIN_DIR = Path(__file__).resolve().parents[2] / "bot" / "domain"
+# Key the action tests sign customer ids with (the shop page's role).
+IDENTITY_SECRET = "action-tests-identity-key"
+
+
+def signed(customer_id: int) -> str:
+    """The metadata ``customer_id`` the shop page would send for ``customer_id``."""
+    return sign_customer_id(customer_id, deps.settings())
 
 
 @pytest.fixture(autouse=True)
 def shop_providers(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point the action providers at the test's database and freeze the clock."""
     monkeypatch.setenv("SHOP_DATABASE_URL", database_url)
+    monkeypatch.setenv("SHOP_IDENTITY_SECRET", IDENTITY_SECRET)
     monkeypatch.setattr(deps, "now", lambda: SEED_NOW)
     deps.clear_caches()
     yield database_url

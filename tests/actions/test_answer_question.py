@@ -199,9 +199,7 @@ async def test_a_not_understood_question_is_answered_from_the_faq(fake_answers, 
     assert slot_events(events) == {FAQ_ANSWER_SLOT: "1"}
 
 
-async def test_a_not_understood_message_without_a_fitting_answer_is_not_sure(
-    fake_answers, domain
-):
+async def test_a_not_understood_message_without_a_fitting_answer_is_not_sure(fake_answers, domain):
     tracker = _tracker("what is the weather on mars", intent="nlu_fallback", confidence=0.7)
     events, messages = await run_action(ActionHandleFallback(), tracker, domain)
     assert (events, responses(messages)) == ([], ["utter_faq_not_sure"])

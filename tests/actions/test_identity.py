@@ -1,13 +1,27 @@
-"""Identity: the logged-in customer from channel metadata; guests are asked for an email."""
+"""Identity: the signed-in customer from a signed metadata claim; guests are asked for an email.
+
+An unsigned, forged or expired claim is refused: the shopper is a guest and is told once.
+"""
 
 from __future__ import annotations
 
-from actions.identity import ActionSessionStart, customer_id_from, requester_from
-from tests.actions.conftest import make_tracker, run_action, slot_events
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import deps
+from actions.identity import (
+    SIGN_IN_NOT_VERIFIED,
+    ActionSessionStart,
+    customer_id_from,
+    explain_refused_claim,
+    requester_from,
+)
+from knowledge.identity_token import sign_customer_id
+from tests.actions.conftest import make_tracker, run_action, signed, slot_events
 
 
 async def test_session_start_sets_customer_from_metadata(domain) -> None:
-    tracker = make_tracker({"session_started_metadata": {"customer_id": "7"}}, events=[])
+    metadata = {"customer_id": signed(7)}
+    tracker = make_tracker({"session_started_metadata": metadata}, events=[])
     events, messages = await run_action(ActionSessionStart(), tracker, domain)
     assert events[0]["event"] == "session_started"
     assert (
@@ -24,15 +38,28 @@ async def test_session_start_sets_customer_from_metadata(domain) -> None:
         or events[-1]["name"] == "action_listen"
     )
     assert slot_events(events)["customer_id"] == 7
-    assert slot_events(events)["session_started_metadata"] == {"customer_id": "7"}
+    assert slot_events(events)["session_started_metadata"] == metadata
     assert messages == []
 
 
 async def test_session_start_ignores_unknown_or_missing_customers(domain) -> None:
-    for metadata in ({"customer_id": 999999}, {"customer_id": "abc"}, None, {}):
+    for metadata in ({"customer_id": signed(999999)}, None, {}):
         tracker = make_tracker({"session_started_metadata": metadata}, events=[])
-        events, _ = await run_action(ActionSessionStart(), tracker, domain)
-        assert "customer_id" not in slot_events(events)
+        events, messages = await run_action(ActionSessionStart(), tracker, domain)
+        assert "customer_id" not in slot_events(events) and messages == []
+
+
+async def test_session_start_refuses_unsigned_forged_and_expired_claims(domain) -> None:
+    expired = sign_customer_id(7, deps.settings(), ttl_s=-1)
+    forged = signed(8).replace("8.", "7.", 1)
+    for claim in (7, "7", "abc", expired, forged):
+        # Even a carried-over customer is dropped when the new session's claim is refused.
+        tracker = make_tracker(
+            {"customer_id": 7, "session_started_metadata": {"customer_id": claim}}, events=[]
+        )
+        events, messages = await run_action(ActionSessionStart(), tracker, domain)
+        assert "customer_id" not in slot_events(events), claim
+        assert [m["text"] for m in messages] == [SIGN_IN_NOT_VERIFIED], claim
 
 
 async def test_session_start_carries_over_slots(domain) -> None:
@@ -42,17 +69,47 @@ async def test_session_start_carries_over_slots(domain) -> None:
 
 
 async def test_session_start_survives_a_database_failure(domain, broken_database) -> None:
-    tracker = make_tracker({"session_started_metadata": {"customer_id": 3}}, events=[])
+    tracker = make_tracker({"session_started_metadata": {"customer_id": signed(3)}}, events=[])
     events, messages = await run_action(ActionSessionStart(), tracker, domain)
     assert "customer_id" not in slot_events(events) and messages == []
 
 
-def test_customer_id_from_slot_then_message_then_session() -> None:
-    assert customer_id_from(make_tracker({"customer_id": 5}, metadata={"customer_id": 9})) == 5
-    assert customer_id_from(make_tracker({}, metadata={"customer_id": "9"})) == 9
-    assert customer_id_from(make_tracker({"session_started_metadata": {"customer_id": 4}})) == 4
-    assert customer_id_from(make_tracker({}, metadata={"customer_id": -1})) is None
+def test_customer_id_from_message_claim_then_slot_then_session() -> None:
+    assert customer_id_from(make_tracker({"customer_id": 5})) == 5
+    assert (
+        customer_id_from(make_tracker({"customer_id": 5}, metadata={"customer_id": signed(9)})) == 9
+    )
+    assert customer_id_from(make_tracker({}, metadata={"customer_id": signed(9)})) == 9
+    session = {"session_started_metadata": {"customer_id": signed(4)}}
+    assert customer_id_from(make_tracker(session)) == 4
     assert customer_id_from(make_tracker({})) is None
+
+
+def test_a_refused_claim_on_the_message_makes_a_guest() -> None:
+    for claim in (9, "9", -1, signed(9) + "x"):
+        tracker = make_tracker({"customer_id": 5}, metadata={"customer_id": claim})
+        assert customer_id_from(tracker) is None, claim
+        assert requester_from(tracker) is None
+    unsigned_session = {"session_started_metadata": {"customer_id": 4}}
+    assert customer_id_from(make_tracker(unsigned_session)) is None
+
+
+def test_the_shopper_is_told_once_per_session() -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({}, metadata={"customer_id": "9"})
+    explain_refused_claim(dispatcher, tracker)
+    explain_refused_claim(dispatcher, tracker)
+    assert [m["text"] for m in dispatcher.messages] == [SIGN_IN_NOT_VERIFIED]
+    told = make_tracker(
+        {},
+        metadata={"customer_id": "9"},
+        events=[{"event": "session_started"}, {"event": "bot", "text": SIGN_IN_NOT_VERIFIED}],
+    )
+    later = CollectingDispatcher()
+    explain_refused_claim(later, told)
+    assert later.messages == []
+    explain_refused_claim(later, make_tracker({}, metadata={"customer_id": signed(9)}))
+    assert later.messages == []
 
 
 def test_requester_is_customer_else_guest_email_else_none() -> None:

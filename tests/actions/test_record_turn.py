@@ -16,6 +16,7 @@ from actions import deps
 from actions import record_turn as module
 from actions.record_turn import ActionRecordTurn, turn_from_tracker
 from knowledge.models import Conversation, GraphEdge, Message, Order, OrderStatus, Product
+from tests.actions.conftest import signed
 
 MESSAGE_ID = "4f1c2a7e9b"
 TIMESTAMP = 1_795_000_000.25
@@ -107,7 +108,7 @@ def _counts(session_factory) -> tuple[int, int]:
 
 def test_turn_from_tracker_reads_parse_data_event_and_slots(shop) -> None:
     tracker = _tracker(
-        metadata={"customer_id": "7"},
+        metadata={"customer_id": signed(7)},
         slots={"order_id": "1005"},
         entities=[
             {"entity": "product", "value": "Wireless Earbuds"},
@@ -127,7 +128,9 @@ def test_turn_from_tracker_reads_parse_data_event_and_slots(shop) -> None:
         -0.87,
         0.9,
     )
-    assert turn.customer_id == 7  # from metadata: the slot is not set yet
+    assert turn.customer_id == 7  # from the signed metadata claim: the slot is not set yet
+    # An unsigned claim names nobody.
+    assert turn_from_tracker(_tracker(metadata={"customer_id": "7"})).customer_id is None
     assert turn.product_names == ("Wireless Earbuds",) and turn.order_refs == ("#1001",)
     assert turn.context_order_ref == "1005"
     assert [(d.aspect, d.confidence, d.product) for d in turn.demands] == [
@@ -136,7 +139,7 @@ def test_turn_from_tracker_reads_parse_data_event_and_slots(shop) -> None:
     # The slot wins over metadata once identity has set it.
     assert (
         turn_from_tracker(
-            _tracker(slots={"customer_id": 3}, metadata={"customer_id": 7})
+            _tracker(slots={"customer_id": 3}, metadata={"customer_id": signed(7)})
         ).customer_id
         == 3
     )
@@ -173,7 +176,7 @@ def test_action_records_the_turn_and_returns_no_events(
 def test_action_is_idempotent_per_rasa_message(use_database, database_url, session_factory, shop):
     use_database(database_url)
     tracker = _tracker(
-        metadata={"customer_id": shop["customer"]},
+        metadata={"customer_id": signed(shop["customer"])},
         entities=[{"entity": "product", "value": "wireless earbuds"}],
     )
     _run(tracker)

@@ -84,6 +84,9 @@ def agents_in_db(session_factory: Any) -> None:
         create_agent(session, "kim", "Kim", PASSWORD, "supervisor", rounds=4)
 
 
+RASA_TOKEN = "console-test-rasa-token"
+
+
 @pytest.fixture()
 def settings(database_url: str, tmp_path: Path, rasa: FakeRasa, agents_in_db: None) -> Settings:
     return Settings(
@@ -94,6 +97,7 @@ def settings(database_url: str, tmp_path: Path, rasa: FakeRasa, agents_in_db: No
         console_secret="test-secret",
         console_poll_s=0.05,
         handoff_claim_timeout_s=3600,
+        rasa_token=RASA_TOKEN,
     )
 
 
@@ -149,10 +153,20 @@ async def test_sign_in_and_out(aiohttp_client: Any, settings: Settings) -> None:
     token = await login(client, "alex")
     body = await (await client.get("/console")).text()
     assert "Alex (agent)" in body
+    assert 'href="/dashboard"' not in body  # the dashboard link is for supervisors only
     assert (await client.get("/console/api/queue")).status == 200
     out = await client.post("/console/logout", data={"csrf_token": token}, allow_redirects=False)
     assert out.status == 303
     assert (await client.get("/console/api/queue")).status == 401
+
+
+async def test_supervisors_get_a_link_to_the_dashboard(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    client = await new_client(aiohttp_client, settings)
+    await login(client, "kim")
+    body = await (await client.get("/console")).text()
+    assert 'id="dashboard-link" href="/dashboard"' in body
 
 
 async def test_forged_cookie_is_rejected(aiohttp_client: Any, settings: Settings) -> None:
@@ -204,7 +218,11 @@ async def test_claim_reply_resolve_and_conflicts(
 
     joined = rasa.calls[-1]
     assert joined["sender"] == "shopper-1"
-    assert joined["query"] == {"output_channel": "latest", "execute_side_effects": "true"}
+    assert joined["query"] == {
+        "output_channel": "latest",
+        "execute_side_effects": "true",
+        "token": RASA_TOKEN,  # the Rasa HTTP API needs it (rasa run --auth-token)
+    }
     assert joined["body"][0]["data"]["custom"]["data"]["custom"]["type"] == "agent_joined"
 
     not_mine = await sam.post(
@@ -274,7 +292,7 @@ async def test_unclaimed_escalation_offers_contact_once(
         {
             "kind": "execute",
             "sender": "waiting",
-            "query": {"output_channel": "latest"},
+            "query": {"output_channel": "latest", "token": RASA_TOKEN},
             "body": {"name": "utter_handoff_timeout"},
         }
     ]

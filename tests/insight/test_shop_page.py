@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from insight.app import create_app
+from knowledge.identity_token import verify_customer_token
 from knowledge.models import Customer, Product
 from knowledge.settings import Settings
 
@@ -34,7 +35,7 @@ async def client(aiohttp_client, settings: Settings):
 
 
 async def test_signed_in_demo_customer_sees_products_and_their_orders(
-    client, session_factory: sessionmaker[Session]
+    client, session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     with session_factory() as session:
         customer = session.get(Customer, 1)
@@ -49,22 +50,29 @@ async def test_signed_in_demo_customer_sees_products_and_their_orders(
     assert f"Signed in as <strong>{customer.name}</strong>" in html
     assert all(name in html for name in names) and len(names) == 6
     assert f"Order <strong>{latest_order.id}</strong>" in html
-    assert _widget_attributes(html) == {
+    attributes = _widget_attributes(html)
+    token = attributes.pop("customer-token")
+    assert attributes == {
         "socket-url": "http://localhost:5123",
         "title": "Northwind Store help",
         "lang": "en",
         "customer-id": "1",
     }
+    # The page signs the customer id for the bot (knowledge/identity_token.py).
+    assert verify_customer_token(token, settings).customer_id == 1
 
 
 async def test_query_parameter_signs_in_another_customer(
-    client, session_factory: sessionmaker[Session]
+    client, session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     with session_factory() as session:
         name = session.get(Customer, 7).name
     html = await (await client.get("/?customer=7")).text()
     assert name in html
     assert _widget_attributes(html)["customer-id"] == "7"
+    assert (
+        verify_customer_token(_widget_attributes(html)["customer-token"], settings).customer_id == 7
+    )
 
 
 async def test_guest_page_passes_no_customer_to_the_widget(client) -> None:
@@ -73,6 +81,7 @@ async def test_guest_page_passes_no_customer_to_the_widget(client) -> None:
     html = await response.text()
     assert "Browsing as a guest" in html
     assert "customer-id" not in _widget_attributes(html)
+    assert "customer-token" not in _widget_attributes(html)
 
 
 @pytest.mark.parametrize(("query", "status"), [("abc", 400), ("-1", 400), ("99999", 404)])

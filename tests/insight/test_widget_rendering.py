@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from insight.app import create_app
+from knowledge.identity_token import verify_customer_token
 from knowledge.settings import Settings
 from tests.insight.widget_support import PHONE, FakeRasa, launch_chromium
 
@@ -137,7 +138,7 @@ class Widget:
 
 
 async def test_bot_messages_buttons_media_and_rating_render_and_send_payloads(
-    browser: Any, shop_url: str, fake_rasa: FakeRasa
+    browser: Any, shop_url: str, fake_rasa: FakeRasa, tmp_path: Path
 ) -> None:
     widget = Widget(await browser.new_page())
     await widget.open(shop_url)
@@ -150,8 +151,12 @@ async def test_bot_messages_buttons_media_and_rating_render_and_send_payloads(
     await widget.expect_bot("Order 1001 is shipped.")
     await expect(widget.page.locator(".msg--user .bubble").last).to_have_text("Track my order")
     await expect(widget.page.get_by_role("button", name="Talk to a person")).to_be_disabled()
-    # The signed-in demo customer (1) and the language travel in Rasa's customData.
-    assert fake_rasa.received[0].metadata == {"customer_id": 1, "language": "en"}
+    # The signed-in demo customer (1), signed by the page, and the language travel in customData.
+    metadata = fake_rasa.received[0].metadata
+    assert set(metadata) == {"customer_id", "language"} and metadata["language"] == "en"
+    assert (
+        verify_customer_token(metadata["customer_id"], Settings(data_dir=tmp_path)).customer_id == 1
+    )
 
     await widget.say("/media")
     await expect(widget.page.locator(".msg--bot img.image")).to_have_attribute(
@@ -239,7 +244,7 @@ async def test_agent_take_over_is_clear_and_agent_messages_are_marked(
 
 
 async def test_history_survives_reload_and_another_customer_starts_afresh(
-    browser: Any, shop_url: str, fake_rasa: FakeRasa
+    browser: Any, shop_url: str, fake_rasa: FakeRasa, tmp_path: Path
 ) -> None:
     page = await browser.new_page()
     widget = Widget(page)
@@ -259,7 +264,8 @@ async def test_history_survives_reload_and_another_customer_starts_afresh(
     await widget.online()
     await playwright_api.expect(page.locator(".msg--user")).to_have_count(0)
     await widget.say("hi")
-    assert (await fake_rasa.wait_for_message(2)).metadata["customer_id"] == 2
+    claim = (await fake_rasa.wait_for_message(2)).metadata["customer_id"]
+    assert verify_customer_token(claim, Settings(data_dir=tmp_path)).customer_id == 2
     assert fake_rasa.received[1].session_id != first_session
 
 
