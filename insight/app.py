@@ -7,7 +7,9 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+from insight.analytics.setup import setup_analytics
 from insight.console import setup_console
+from insight.dashboard import setup_dashboard
 from insight.keys import ENGINE, SESSION_FACTORY, SETTINGS, TEMPLATES
 from insight.routes import setup_routes
 from insight.shop_views import make_templates
@@ -34,4 +36,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     setup_routes(app)
     setup_console(app)
+    setup_analytics(app)
+    setup_dashboard(app)
     return app
