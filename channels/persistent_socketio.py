@@ -17,6 +17,9 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
+from channels.message_guard import MessageGuard, clean_socketio_payload
+from knowledge.settings import get_settings
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,14 +28,29 @@ class PersistentSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's blueprint, with the ``session_request`` handler replaced by a fixed one."""
-        socketio_webhook = super().blueprint(on_new_message)
+        # Floods, oversized and empty messages are answered here, never reach the bot
+        # (channels/message_guard.py); malformed payloads are dropped before Rasa's handler.
+        guard = MessageGuard(get_settings())
+        socketio_webhook = super().blueprint(guard.wrap(on_new_message))
         sio = self.sio
         assert sio is not None  # set by SocketIOInput.blueprint
+        handle_message = sio.handlers[self.namespace or "/"][self.user_message_evt]
+
+        async def user_uttered(sid: str, data: Any) -> None:
+            """Rasa's handler, given only payloads it can take."""
+            cleaned = clean_socketio_payload(data, self.metadata_key)
+            if cleaned is None:
+                logger.warning("Dropped a malformed %s from socket %s", self.user_message_evt, sid)
+                return
+            await handle_message(sid, cleaned)
+
+        sio.on(self.user_message_evt, namespace=self.namespace)(user_uttered)
 
         async def session_request(sid: str, data: Dict | None) -> None:
             """Join the room of the (new or resumed) session id and confirm it to the client."""
-            data = dict(data or {})
-            if not data.get("session_id"):
+            data = dict(data) if isinstance(data, dict) else {}
+            session_id = data.get("session_id")
+            if not isinstance(session_id, str) or not session_id or len(session_id) > 255:
                 data["session_id"] = uuid.uuid4().hex
             if self.session_persistence:
                 await sio.enter_room(sid, data["session_id"], namespace=self.namespace)

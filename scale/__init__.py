@@ -1,0 +1,1 @@
+"""The scale-out profile: PostgreSQL tracker store, action gateway, the profile's processes."""

@@ -1,0 +1,114 @@
+"""Rasa's SQL tracker store, made to ride out a database restart without losing events.
+
+Rasa 3.6's ``SQLTrackerStore`` creates its engine without ``pool_pre_ping``: after PostgreSQL
+restarts, every pooled connection is dead, the next ``retrieve`` fails, and Rasa's
+``FailSafeTrackerStore`` silently starts that shopper on an empty in-memory tracker (the
+conversation's context and the new events never reach the database). This subclass
+
+* pings pooled connections before use (a restarted server costs one reconnect, not an error);
+* retries ``retrieve`` / ``save`` on connection errors for ``retry_s`` seconds (a restart
+  takes a second or two), so a request that arrives mid-restart waits and then succeeds;
+* streams the tracker's new events to the event broker once per save, not once per retry.
+
+Named in ``bot/endpoints-scale.yml`` as ``scale.tracker_store.ResilientSQLTrackerStore``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any, Awaitable, Callable, TypeVar
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+logger = logging.getLogger(__name__)
+
+# Seconds a tracker-store call keeps retrying on a lost database connection.
+DEFAULT_RETRY_S = 20.0
+# First pause between retries (doubles up to MAX_BACKOFF_S).
+FIRST_BACKOFF_S = 0.2
+MAX_BACKOFF_S = 2.0
+
+T = TypeVar("T")
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """True for errors that mean the database is (temporarily) unreachable."""
+    if isinstance(error, OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+class ResilientSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` with pre-ping, bounded retries and one broker publish per save."""
+
+    def __init__(self, *args: Any, retry_s: float = DEFAULT_RETRY_S, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_s = float(retry_s)
+        url = self.engine.url  # type: ignore[has-type]
+        self.engine.dispose()  # type: ignore[has-type]
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    async def _with_retries(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run ``call``; on a connection error retry with backoff until ``retry_s`` passed."""
+        deadline = time.monotonic() + self.retry_s
+        backoff = FIRST_BACKOFF_S
+        while True:
+            try:
+                return await call()
+            except Exception as error:
+                if not is_connection_error(error) or time.monotonic() + backoff > deadline:
+                    raise
+                logger.warning(
+                    "tracker store %s failed (%s); retrying in %.1fs", what, error, backoff
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The tracker of ``sender_id``'s current session, retried across a restart."""
+        return await self._with_retries(
+            "retrieve", lambda: super(ResilientSQLTrackerStore, self).retrieve(sender_id)
+        )
+
+    async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
+        """The tracker of every session of ``sender_id``, retried across a restart."""
+        return await self._with_retries(
+            "retrieve_full_tracker",
+            lambda: super(ResilientSQLTrackerStore, self).retrieve_full_tracker(sender_id),
+        )
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Publish the new events once, then store them (retried across a restart)."""
+        await self.stream_events(tracker)
+
+        async def store() -> None:
+            self._store_new_events(tracker)
+
+        await self._with_retries("save", store)
+
+    def _store_new_events(self, tracker: DialogueStateTracker) -> None:
+        """Insert the events the database does not hold yet, in one transaction."""
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = event.as_dict()
+                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=intent,
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+        logger.debug("tracker %s stored", tracker.sender_id)
