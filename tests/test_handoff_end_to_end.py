@@ -23,6 +23,9 @@ from typing import Any, Dict, Iterator, List
 import aiohttp
 import pytest
 
+from knowledge.identity_token import sign_customer_id
+from knowledge.secret_files import rasa_api_token
+from knowledge.settings import Settings
 from tests.handoff_fixtures import train_tiny_bot
 from tests.servers import free_port, is_up, stop_process
 
@@ -45,6 +48,12 @@ class System:
         self.action_port = int(env["SHOP_ACTION_PORT"])
         self.insight_port = int(env["SHOP_INSIGHT_PORT"])
         self.processes: Dict[str, subprocess.Popen] = {}
+        # The HTTP API is token-protected as on `make run`; the console finds the same token.
+        self.rasa_token = rasa_api_token(Settings(data_dir=root))
+
+    def sign(self, customer_id: int) -> str:
+        """The customer-id claim the shop page would send (signed with the shared secret)."""
+        return sign_customer_id(customer_id, Settings(data_dir=self.root))
 
     @property
     def rasa_url(self) -> str:
@@ -71,6 +80,8 @@ class System:
                 "rasa",
                 "run",
                 "--enable-api",
+                "--auth-token",
+                self.rasa_token,
                 "--model",
                 str(self.model),
                 "--endpoints",
@@ -86,7 +97,7 @@ class System:
         }
         health = {
             "actions": f"http://127.0.0.1:{self.action_port}/health",
-            "rasa": f"{self.rasa_url}/status",
+            "rasa": f"{self.rasa_url}/status?token={self.rasa_token}",
             "insight": f"{self.insight_url}/healthz",
         }
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
@@ -124,6 +135,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         "SHOP_DATA_DIR": str(root),
         "SHOP_DATABASE_URL": f"sqlite:///{root / 'shop.db'}",
         "SHOP_TRACKER_DB": str(root / "tracker.db"),
+        "SHOP_EVENTS_DB": str(root / "events.db"),
         "SHOP_RASA_PORT": str(free_port()),
         "SHOP_ACTION_PORT": str(free_port()),
         "SHOP_INSIGHT_PORT": str(free_port()),
@@ -153,7 +165,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 class Shopper:
     """A socket.io client on Rasa's channel, as the shop's widget connects."""
 
-    def __init__(self, url: str, session_id: str, customer_id: int | None) -> None:
+    def __init__(self, url: str, session_id: str, customer_id: str | None) -> None:
         import socketio
 
         self.url = url
@@ -238,7 +250,7 @@ async def _wait_for_item(ws: Any, sender: str, timeout: float = 15.0) -> Dict[st
 
 async def test_churn_handoff_reply_resolve(system: System) -> None:
     alex, sam = Console(system.insight_url), Console(system.insight_url)
-    shopper = Shopper(system.rasa_url, "shopper-churn", customer_id=1)
+    shopper = Shopper(system.rasa_url, "shopper-churn", customer_id=system.sign(1))
     try:
         await alex.login("agent", "agent-demo-pass")
         await sam.login("agent2", "agent2-demo-pass")
@@ -314,7 +326,7 @@ async def test_churn_handoff_reply_resolve(system: System) -> None:
 async def test_negative_streak_request_and_restart_keeps_queue(system: System) -> None:
     agent = Console(system.insight_url)
     upset = Shopper(system.rasa_url, "shopper-upset", customer_id=None)
-    asking = Shopper(system.rasa_url, "shopper-asks", customer_id=2)
+    asking = Shopper(system.rasa_url, "shopper-asks", customer_id=system.sign(2))
     try:
         await agent.login("agent", "agent-demo-pass")
         await upset.connect()

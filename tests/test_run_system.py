@@ -43,6 +43,7 @@ def test_launcher_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("SHOP_TRACKER_DB", None)
+    env.pop("SHOP_EVENTS_DB", None)
     env.pop("SHOP_ACTION_SERVER_URL", None)
     env.pop("SHOP_DATABASE_URL", None)
     subprocess.run(

@@ -1,7 +1,7 @@
 """End to end: the real action server and Rasa server answer order questions over REST.
 
 A temp seeded shop database and tracker store, free ports, the latest model in models/; the
-shopper is identified by the REST body's ``metadata.customer_id`` as the shop page sends it.
+shopper is identified by the REST body's ``metadata.customer_id``, signed as the shop page does.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from knowledge.db import make_engine, make_session_factory
+from knowledge.identity_token import sign_customer_id
 from knowledge.models import Order, OrderStatus
 from knowledge.settings import Settings
 from tests.bot.test_conversations import latest_model
@@ -36,15 +37,18 @@ pytestmark = pytest.mark.slow
 class Bot:
     """The running servers, and a helper that sends one REST message."""
 
-    def __init__(self, url: str, database_url: str) -> None:
+    def __init__(self, url: str, database_url: str, data_dir: Path) -> None:
         self.url = url
         self.database_url = database_url
+        self.data_dir = data_dir
 
     def say(self, sender: str, text: str, customer_id: int | None = None) -> str:
         """POST ``text`` as ``sender`` (signed in as ``customer_id``); the bot's replies joined."""
         body: Dict[str, object] = {"sender": sender, "message": text}
         if customer_id is not None:
-            body["metadata"] = {"customer_id": customer_id}
+            # Signed as the shop page does (the servers share the secret in the data dir).
+            claim = sign_customer_id(customer_id, Settings(data_dir=self.data_dir))
+            body["metadata"] = {"customer_id": claim}
         request = urllib.request.Request(
             f"{self.url}/webhooks/rest/webhook",
             data=json.dumps(body).encode(),
@@ -71,6 +75,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         "SHOP_DATA_DIR": str(data_dir),
         "SHOP_DATABASE_URL": f"sqlite:///{data_dir / 'shop.db'}",
         "SHOP_TRACKER_DB": str(data_dir / "tracker.db"),
+        "SHOP_EVENTS_DB": str(data_dir / "events.db"),
         "SHOP_ACTION_SERVER_URL": f"http://localhost:{action_port}/webhook",
     }
     subprocess.run(
@@ -138,7 +143,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
             if time.monotonic() > deadline:
                 pytest.fail(f"not up in {STARTUP_S}s: {sorted(pending)}")
             time.sleep(1)
-        yield Bot(f"http://localhost:{rasa_port}", env["SHOP_DATABASE_URL"])
+        yield Bot(f"http://localhost:{rasa_port}", env["SHOP_DATABASE_URL"], data_dir)
     finally:
         for process in processes.values():
             stop_process(process)

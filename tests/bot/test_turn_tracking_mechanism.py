@@ -23,6 +23,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from knowledge.identity_token import sign_customer_id
 from knowledge.models import Conversation, GraphEdge, Message, Product
 
 REPO = Path(__file__).resolve().parents[2]
@@ -280,6 +281,7 @@ async def test_action_runs_on_every_user_turn_in_rules_and_forms(
     from actions import deps
 
     monkeypatch.setenv("SHOP_DATABASE_URL", database_url)
+    monkeypatch.setenv("SHOP_IDENTITY_SECRET", "turn-tracking-test-key")
     deps.clear_caches()
     calls: List[Dict[str, Any]] = []
     server = await _action_server(aiohttp_server, calls)
@@ -288,6 +290,7 @@ async def test_action_runs_on_every_user_turn_in_rules_and_forms(
         action_endpoint=EndpointConfig(str(server.make_url("/webhook"))),
     )
     sender, customer = "proof-1", 1
+    claim = sign_customer_id(customer, deps.settings())  # as the shop page signs it
     conversation = [
         ("hello", ["Hello!"]),  # rule
         ("track my order", ["Which order?"]),  # rule activates the form
@@ -296,7 +299,7 @@ async def test_action_runs_on_every_user_turn_in_rules_and_forms(
     ]
     try:
         for text, expected in conversation:
-            assert await _say(agent, sender, text, {"customer_id": customer}) == expected
+            assert await _say(agent, sender, text, {"customer_id": claim}) == expected
         tracker = await agent.tracker_store.retrieve(sender)
     finally:
         deps.clear_caches()

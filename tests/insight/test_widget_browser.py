@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from knowledge.db import make_engine, make_session_factory
 from knowledge.models import Order, OrderStatus
+from knowledge.secret_files import rasa_api_token
 from knowledge.settings import Settings
 from tests.bot.test_conversations import latest_model
 from tests.insight.widget_support import (
@@ -62,6 +63,7 @@ class System:
             "SHOP_DATA_DIR": str(data_dir),
             "SHOP_DATABASE_URL": self.database_url,
             "SHOP_TRACKER_DB": str(data_dir / "tracker.db"),
+            "SHOP_EVENTS_DB": str(data_dir / "events.db"),
             "SHOP_RASA_PORT": str(ports["rasa"]),
             "SHOP_ACTION_PORT": str(ports["actions"]),
             "SHOP_INSIGHT_PORT": str(ports["insight"]),
@@ -70,10 +72,13 @@ class System:
         self.rasa_url = f"http://localhost:{ports['rasa']}"
         self.insight_url = f"http://localhost:{ports['insight']}"
         python = sys.executable
+        # The Rasa HTTP API is token-protected as on `make run`; the console sends the token.
+        token = rasa_api_token(Settings(data_dir=data_dir))
         self.commands = {
             "actions": [python, "-m", "rasa_sdk", "--actions", "actions",
                         "--port", str(ports["actions"])],
-            "rasa": [python, "-m", "rasa", "run", "--enable-api", "--cors", "*",
+            "rasa": [python, "-m", "rasa", "run", "--enable-api", "--auth-token", token,
+                     "--cors", "*",
                      "--model", str(model), "--endpoints", "bot/endpoints.yml",
                      "--credentials", "bot/credentials.yml", "--interface", "localhost",
                      "--port", str(ports["rasa"])],
@@ -81,7 +86,7 @@ class System:
         }  # fmt: skip
         self.health = {
             "actions": f"http://localhost:{ports['actions']}/health",
-            "rasa": f"{self.rasa_url}/status",
+            "rasa": f"{self.rasa_url}/status?token={token}",
             "insight": f"{self.insight_url}/healthz",
         }
         self.processes: Dict[str, subprocess.Popen] = {}
