@@ -7,12 +7,16 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
+from typing import Dict
 
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 20
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -40,3 +44,41 @@ def stop_process(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def service_env(data_dir: Path, host: str = "127.0.0.1", **overrides: str) -> Dict[str, str]:
+    """Environment for the project's servers on their own data dir, SQLite files and free ports.
+
+    ``overrides`` are further ``SHOP_...`` settings; the action server URL follows the port.
+    """
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "SHOP_HOST": host,
+        "SHOP_DATA_DIR": str(data_dir),
+        "SHOP_DATABASE_URL": f"sqlite:///{data_dir / 'shop.db'}",
+        "SHOP_TRACKER_DB": str(data_dir / "tracker.db"),
+        "SHOP_EVENTS_DB": str(data_dir / "events.db"),
+        "SHOP_RASA_PORT": str(free_port()),
+        "SHOP_ACTION_PORT": str(free_port()),
+        "SHOP_INSIGHT_PORT": str(free_port()),
+        **overrides,
+    }
+    env["SHOP_ACTION_SERVER_URL"] = f"http://{host}:{env['SHOP_ACTION_PORT']}/webhook"
+    return env
+
+
+def set_up_shop(env: Dict[str, str]) -> None:
+    """Migrate and seed the shop database named by ``env`` (``python -m knowledge setup``)."""
+    subprocess.run(
+        [sys.executable, "-m", "knowledge", "setup"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )

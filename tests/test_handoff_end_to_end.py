@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from knowledge.identity_token import sign_customer_id
 from knowledge.secret_files import rasa_api_token
 from knowledge.settings import Settings
 from tests.handoff_fixtures import train_tiny_bot
-from tests.servers import free_port, is_up, stop_process
+from tests.servers import is_up, service_env, set_up_shop, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_S = 300
@@ -124,34 +123,13 @@ class System:
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     root = tmp_path_factory.mktemp("handoff-e2e")
     model = train_tiny_bot(root / "bot")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "PYTHONUNBUFFERED": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "SHOP_HOST": "127.0.0.1",
-        "SHOP_DATA_DIR": str(root),
-        "SHOP_DATABASE_URL": f"sqlite:///{root / 'shop.db'}",
-        "SHOP_TRACKER_DB": str(root / "tracker.db"),
-        "SHOP_EVENTS_DB": str(root / "events.db"),
-        "SHOP_RASA_PORT": str(free_port()),
-        "SHOP_ACTION_PORT": str(free_port()),
-        "SHOP_INSIGHT_PORT": str(free_port()),
-        "SHOP_CONSOLE_SECRET": "e2e-secret",
-        "SHOP_CONSOLE_POLL_S": "0.2",
-        "SHOP_HANDOFF_CLAIM_TIMEOUT_S": "3600",
-    }
-    env["SHOP_ACTION_SERVER_URL"] = f"http://127.0.0.1:{env['SHOP_ACTION_PORT']}/webhook"
-    subprocess.run(
-        [sys.executable, "-m", "knowledge", "setup"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
+    env = service_env(
+        root,
+        SHOP_CONSOLE_SECRET="e2e-secret",
+        SHOP_CONSOLE_POLL_S="0.2",
+        SHOP_HANDOFF_CLAIM_TIMEOUT_S="3600",
     )
+    set_up_shop(env)
     system = System(root, env, model)
     try:
         for name in ("actions", "rasa", "insight"):

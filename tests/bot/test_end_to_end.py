@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from knowledge.identity_token import sign_customer_id
 from knowledge.models import Order, OrderStatus
 from knowledge.settings import Settings
 from tests.bot.test_conversations import latest_model
-from tests.servers import free_port, is_up, stop_process
+from tests.servers import is_up, service_env, set_up_shop, stop_process
 
 logger = logging.getLogger(__name__)
 
@@ -64,28 +63,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     """Seed a temp shop, start the action server and Rasa server, stop both afterwards."""
     model = latest_model(Settings().models_dir)
     data_dir = tmp_path_factory.mktemp("e2e")
-    rasa_port, action_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "PYTHONUNBUFFERED": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "SHOP_DATA_DIR": str(data_dir),
-        "SHOP_DATABASE_URL": f"sqlite:///{data_dir / 'shop.db'}",
-        "SHOP_TRACKER_DB": str(data_dir / "tracker.db"),
-        "SHOP_EVENTS_DB": str(data_dir / "events.db"),
-        "SHOP_ACTION_SERVER_URL": f"http://localhost:{action_port}/webhook",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "knowledge", "setup"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    env = service_env(data_dir, host="localhost")
+    rasa_port, action_port = env["SHOP_RASA_PORT"], env["SHOP_ACTION_PORT"]
+    set_up_shop(env)
     logs = {name: open(data_dir / f"{name}.log", "wb") for name in ("actions", "rasa")}  # noqa: SIM115
     commands = {
         "actions": [

@@ -11,7 +11,6 @@ to provoke; every test uses its own sender ids.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from knowledge.identity_token import sign_customer_id
 from knowledge.secret_files import rasa_api_token
 from knowledge.settings import Settings
 from tests.bot.test_conversations import latest_model
-from tests.servers import free_port, is_up, stop_process
+from tests.servers import is_up, service_env, set_up_shop, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 420
@@ -127,42 +126,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSystem]:
     """Seed a temp shop and start the action server, the Rasa server and the insight app."""
     model = latest_model(Settings().models_dir)
     root = tmp_path_factory.mktemp("security-live")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("SHOP_IDENTITY_SECRET", "SHOP_RASA_TOKEN")
-    }
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "SHOP_HOST": "127.0.0.1",
-            "SHOP_DATA_DIR": str(root),
-            "SHOP_DATABASE_URL": f"sqlite:///{root / 'shop.db'}",
-            "SHOP_TRACKER_DB": str(root / "tracker.db"),
-            "SHOP_EVENTS_DB": str(root / "events.db"),
-            "SHOP_RASA_PORT": str(free_port()),
-            "SHOP_ACTION_PORT": str(free_port()),
-            "SHOP_INSIGHT_PORT": str(free_port()),
-            "SHOP_CONSOLE_SECRET": "security-tests",
-            "SHOP_RATE_LIMIT_BURST": str(RATE_LIMIT_BURST),
-            "SHOP_RATE_LIMIT_PER_S": str(RATE_LIMIT_PER_S),
-            "SHOP_MAX_MESSAGE_CHARS": str(MAX_MESSAGE_CHARS),
-            "SHOP_HANDOFF_CLAIM_TIMEOUT_S": "3600",
-        }
+    env = service_env(
+        root,
+        SHOP_CONSOLE_SECRET="security-tests",
+        SHOP_RATE_LIMIT_BURST=str(RATE_LIMIT_BURST),
+        SHOP_RATE_LIMIT_PER_S=str(RATE_LIMIT_PER_S),
+        SHOP_MAX_MESSAGE_CHARS=str(MAX_MESSAGE_CHARS),
+        SHOP_HANDOFF_CLAIM_TIMEOUT_S="3600",
     )
-    env["SHOP_ACTION_SERVER_URL"] = f"http://127.0.0.1:{env['SHOP_ACTION_PORT']}/webhook"
-    subprocess.run(
-        [sys.executable, "-m", "knowledge", "setup"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    # The servers generate their own secrets in the temp data dir, as `make run` does.
+    for key in ("SHOP_IDENTITY_SECRET", "SHOP_RASA_TOKEN"):
+        env.pop(key, None)
+    set_up_shop(env)
     system = LiveSystem(root, env)
     python = sys.executable
     try:
