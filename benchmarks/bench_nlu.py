@@ -19,7 +19,6 @@ Needs the shared datasets (<repo>/../shared/data or $SHOP_SHARED_DATA); skips wi
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import random
@@ -29,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
+from benchmarks.datasets import read_csv, shared_data_dir
 from nlu.evaluate import split_demands
 from nlu.metrics import macro_f1, multilabel_report
 from nlu.output_keys import DEMANDS, SENTIMENT
@@ -50,19 +50,6 @@ QUICK = dict(
 FULL = dict(
     per_intent=0, test_per_intent=0, epochs=3, diet_epochs=100, reviews=1000, oos=1000, latency=200
 )
-
-
-def shared_dir() -> Path | None:
-    """The shared datasets folder, or None when absent."""
-    configured = os.environ.get("SHOP_SHARED_DATA")
-    path = Path(configured) if configured else REPO.parent / "shared" / "data"
-    return path if path.is_dir() else None
-
-
-def read_csv(path: Path) -> List[Dict[str, str]]:
-    """CSV rows as dictionaries."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def per_label(rows: Sequence[Tuple[str, str]], n: int, seed: int = SEED) -> List[Tuple[str, str]]:
@@ -237,7 +224,7 @@ def fallback_sweep(
 
 def run(args: Any) -> None:
     """Run every section and print the figures."""
-    shared = shared_dir()
+    shared = shared_data_dir()
     if shared is None:
         print("SKIP bench_nlu: shared datasets not found (set SHOP_SHARED_DATA)")
         return

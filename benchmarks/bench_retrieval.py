@@ -23,7 +23,6 @@ search, for flat, IVF (nprobe sweep) and HNSW (up to 100k; ``SHOP_BENCH_HNSW_1M=
 
 from __future__ import annotations
 
-import csv
 import gc
 import logging
 import os
@@ -32,6 +31,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from benchmarks.datasets import read_csv, shared_data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -42,17 +43,6 @@ MARGINS = [0.0, 0.01, 0.02, 0.03, 0.05]
 DIM = 384
 # Synthetic "topics": about this many base vectors share a centre at every size.
 POINTS_PER_CLUSTER = 200
-
-
-def shared_data() -> Path | None:
-    """``SHOP_SHARED_DATA`` or ``<repo>/../shared/data`` when present."""
-    path = Path(os.environ.get("SHOP_SHARED_DATA", REPO.parent / "shared" / "data"))
-    return path if path.is_dir() else None
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 # --- accuracy -----------------------------------------------------------------------------
@@ -192,7 +182,7 @@ def accuracy(args: Any) -> None:
     bm25 = Bm25Ranker(templates)
 
     canonical = {q.casefold().strip() for t in templates for q in t.questions}
-    rows = _read_csv(DATA / "faq_paraphrases.csv")
+    rows = read_csv(DATA / "faq_paraphrases.csv")
     leaked = [r["query"] for r in rows if r["query"].casefold().strip() in canonical]
     if leaked:
         raise SystemExit(f"paraphrases must not be canonical questions: {leaked}")
@@ -203,14 +193,14 @@ def accuracy(args: Any) -> None:
         cands, _, _ = evaluate_set(f"paraphrases/{split}", answers, bm25, queries, golds)
         by_split[split] = (cands, golds)
 
-    shared = shared_data()
+    shared = shared_data_dir()
     if shared is None:
         print(
             "SKIP ecommerce_faq, Bitext, CLINC150: ../shared/data not found (set SHOP_SHARED_DATA)"
         )
         return
-    faq = {r["id"]: r["question"] for r in _read_csv(shared / "ecommerce_faq" / "faq.csv")}
-    mapping = _read_csv(DATA / "faq_ecommerce_map.csv")
+    faq = {r["id"]: r["question"] for r in read_csv(shared / "ecommerce_faq" / "faq.csv")}
+    mapping = read_csv(DATA / "faq_ecommerce_map.csv")
     mapped = [
         (faq[m["ecommerce_faq_id"]], {int(x) for x in m["template_ids"].split("|")})
         for m in mapping
@@ -221,7 +211,7 @@ def accuracy(args: Any) -> None:
         "ecommerce_faq (mapped)", answers, bm25, [q for q, _ in mapped], [g for _, g in mapped]
     )
 
-    extra = _read_csv(shared / "bitext_customer_support" / "extra_utterances_v1.csv")
+    extra = read_csv(shared / "bitext_customer_support" / "extra_utterances_v1.csv")
     if args.quick:
         extra = extra[::5]
     by_intent = {}
@@ -237,7 +227,7 @@ def accuracy(args: Any) -> None:
         [by_intent[r["intent"]] for r in extra],
     )
 
-    clinc = _read_csv(shared / "clinc150" / "clinc150_full.csv")
+    clinc = read_csv(shared / "clinc150" / "clinc150_full.csv")
     oos_val = answers.search_many(
         [r["text"] for r in clinc if r["intent"] == "oos" and r["split"] == "val"]
     )
