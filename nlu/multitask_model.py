@@ -82,7 +82,10 @@ def load_pretrained(path: Path) -> Tuple[nn.Module, PreTrainedTokenizerBase]:
             "all-MiniLM-L6-v2."
         )
     config = AutoConfig.from_pretrained(path, local_files_only=True)
-    encoder = AutoModel.from_pretrained(path, config=config, local_files_only=True)
+    # Computed in float32 whatever the stored dtype (the component stores float16 weights).
+    encoder = AutoModel.from_pretrained(
+        path, config=config, local_files_only=True, dtype=torch.float32
+    )
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     return encoder, tokenizer
 
@@ -95,12 +98,34 @@ def build_model(
     return MultiTaskModel(encoder, n_intents, n_sentiments, n_aspects), tokenizer
 
 
-def save_model(model: MultiTaskModel, tokenizer: PreTrainedTokenizerBase, directory: Path) -> None:
-    """Encoder + tokenizer via save_pretrained (safetensors), heads as one safetensors file."""
+def save_model(
+    model: MultiTaskModel,
+    tokenizer: PreTrainedTokenizerBase,
+    directory: Path,
+    half_precision: bool = False,
+) -> None:
+    """Encoder + tokenizer via save_pretrained (safetensors), heads as one safetensors file.
+
+    `half_precision` stores the encoder's weights as float16 (half the archive, and half the
+    time Rasa spends gzipping it); :func:`load_pretrained` computes in float32 again.
+    """
     encoder_dir = directory / ENCODER_DIR
     kwargs: Dict[str, Any] = {}
     if "safe_serialization" in inspect.signature(model.encoder.save_pretrained).parameters:
         kwargs["safe_serialization"] = True  # transformers < 5; 5.x always writes safetensors
+    if half_precision:
+        state = model.encoder.state_dict()
+        with torch.no_grad():
+            for tensor in state.values():
+                if tensor.is_floating_point():
+                    # Round in place too, so the trained model predicts exactly as it loads.
+                    tensor.copy_(tensor.to(torch.float16).to(tensor.dtype))
+        kwargs["state_dict"] = {
+            key: value.detach().to("cpu", torch.float16)
+            if value.is_floating_point()
+            else value.detach().to("cpu")
+            for key, value in state.items()
+        }
     model.encoder.save_pretrained(encoder_dir, **kwargs)
     tokenizer.save_pretrained(encoder_dir)
     heads = {

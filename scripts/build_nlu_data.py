@@ -59,10 +59,13 @@ PRODUCT_ENTITY = "product"
 # but not money ("$120", "120 dollars"), decimals, dates ("12/05/2024"), pack sizes
 # ("500 pcs"), invoice numbers ("invoice #12588", "bill 00108") or digits glued to an
 # e-mail address.
+# Chinese text glues numbers to words ("我的订单1234到哪了"): a Han character next to the digits
+# is a boundary, but amounts and counts ("100元", "3件", "20块钱", "¥120") are not orders.
 ORDER_ID_PATTERN = (
-    r"(?<![\d$€£.,@/:])(?<!invoice #)(?<!invoice )(?<!bill #)(?<!bill )"
-    r"\d{3,15}(?![\w@%€£$]|[.,/:]\d"
-    r"|\s?(?:pcs|pieces|dollars?|bucks|euros?|pounds?|usd|eur|gbp)\b)"
+    r"(?<![\d$€£¥￥.,@/:])(?<!invoice #)(?<!invoice )(?<!bill #)(?<!bill )"
+    r"\d{3,15}(?![^\W\u3400-\u9fff\uf900-\ufaff]|[@%€£$]|[.,/:]\d"
+    r"|\s?(?:pcs|pieces|dollars?|bucks|euros?|pounds?|usd|eur|gbp)\b"
+    r"|\s?(?:元|块|件|个|天|年|月|日|号楼|毛|角))"
 )
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 

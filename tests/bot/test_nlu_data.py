@@ -172,6 +172,10 @@ def test_entities_file_is_what_the_generator_writes() -> None:
         ("my order number is 1033", "1033"),
         ("where is purchase00123842?", "00123842"),
         ("order 113542617735902 status", "113542617735902"),
+        ("我的订单1234到哪了？", "1234"),
+        ("订单123456能取消吗", "123456"),
+        ("单号55667", "55667"),
+        ("1234号订单怎么还没发货", "1234"),
     ],
 )
 def test_bare_order_numbers_are_extracted(nlu: TrainingData, text: str, expected: str) -> None:
@@ -190,6 +194,11 @@ def test_bare_order_numbers_are_extracted(nlu: TrainingData, text: str, expected
         "costs 49.99",
         "where is invoice #12588",
         "I want to see my bill 00108",
+        "衣服100元太贵了",
+        "买了300件",
+        "才20块钱",
+        "付了¥120",
+        "1234abc",
     ],
 )
 def test_money_dates_and_sizes_are_not_order_numbers(nlu: TrainingData, text: str) -> None:
@@ -273,3 +282,32 @@ def test_bitext_conversion_deduplicates_and_drops_conflicts() -> None:
     assert converted == {
         "order": {"cancel_order": ["cancel it"], "track_order": ["track my order"]}
     }
+
+
+def test_chinese_examples_cover_every_intent_and_match_their_source(nlu: TrainingData) -> None:
+    from scripts import build_zh_nlu_data
+
+    zh_file = NLU_DIR / "zh" / "intents.yml"
+    expected = build_zh_nlu_data.render(
+        build_zh_nlu_data.read_examples(build_zh_nlu_data.SOURCE_FILE)
+    )
+    assert zh_file.read_text(encoding="utf-8") == expected, "rerun scripts/build_zh_nlu_data.py"
+    chinese = _counts(_load([str(zh_file)]))
+    assert set(chinese) == nlu.intents
+    assert min(chinese.values()) >= 20
+
+
+def test_chinese_held_out_examples_never_reach_training(nlu: TrainingData) -> None:
+    import csv
+
+    from knowledge.language import count_scripts
+
+    held_out_file = NLU_DIR.parents[2] / "nlu" / "data" / "zh" / "intents_heldout.csv"
+    with held_out_file.open(encoding="utf-8", newline="") as handle:
+        held_out = {row["text"] for row in csv.DictReader(handle)}
+    trained = {message.get("text") for message in nlu.intent_examples}
+    assert len(held_out) == 350
+    # Latin-only replies ("thanks") are also English training examples, legitimately.
+    chinese_held_out = {text for text in held_out if count_scripts(text).han}
+    assert len(chinese_held_out) > 300
+    assert not chinese_held_out & trained
