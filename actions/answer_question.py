@@ -1,10 +1,13 @@
 """Informational questions answered from the FAQ answer templates (FAISS retrieval).
 
-The best template is sent (filled with the shop's facts) when its cosine score clears
-``SHOP_ANSWER_THRESHOLD``; when a different template scores within ``SHOP_ANSWER_MARGIN`` of it
-the shopper picks one of the two (buttons whose payload ``/product_question{"faq_id": "<id>"}``
-answers the chosen template directly); below the threshold the assistant says it is not sure
-and offers a person. Retrieval runs in a worker thread so the action server's loop stays free.
+The best template is sent (filled with the shop's facts) when its cosine score clears the
+threshold of the index's encoder (``SHOP_ANSWER_THRESHOLD``, or the one tuned for the
+multilingual encoder); when a different template scores within the margin of it the shopper
+picks one of the two (buttons whose payload ``/product_question{"faq_id": "<id>"}`` answers the
+chosen template directly); below the threshold the assistant says it is not sure and offers a
+person. Answers and button titles are in the shopper's language (the ``language`` slot); a
+template without that language answers in English. Retrieval runs in a worker thread so the
+action server's loop stays free.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from rasa_sdk.types import DomainDict
 from actions import deps
 from knowledge.answer_index import AnswerIndex, Candidate, Decision, clean_text, decide
 from knowledge.answer_templates import AnswerTemplate, shop_slots
+from knowledge.language import LANGUAGE_SLOT, normalise_language
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +69,26 @@ def break_tie(decision: Decision, message: Dict[str, Any]) -> Decision:
     return decision
 
 
+def shopper_language(tracker: Tracker) -> str:
+    """The conversation's language from the ``language`` slot (``"en"`` when unset or unknown)."""
+    return normalise_language(tracker.get_slot(LANGUAGE_SLOT))
+
+
+def answer_text(template: AnswerTemplate, settings: Any, language: str) -> str:
+    """The template's answer in ``language`` (English when it has none), filled with the shop's
+    facts in the language the answer is written in."""
+    written_in = template.answer_language(language)
+    return template.fill(shop_slots(settings, written_in), written_in)
+
+
 def _answers() -> AnswerIndex:
     with _load_lock:  # the first call loads the encoder and index once, not once per thread
         return deps.answer_index()
 
 
-def _search(text: str) -> List[Candidate]:
-    return _answers().search(text)
+def _search(text: str, language: str) -> tuple[List[Candidate], tuple[float, float]]:
+    answers = _answers()
+    return answers.search(text), answers.thresholds(deps.settings(), text, language)
 
 
 class ActionAnswerQuestion(Action):
@@ -96,7 +113,7 @@ class ActionAnswerQuestion(Action):
                 return self._not_sure(dispatcher)
             template = answers.templates.get(chosen)
             if template is not None:
-                return self._answer(dispatcher, template, settings)
+                return self._answer(dispatcher, template, settings, shopper_language(tracker))
             logger.info("Button chose unknown template %s", chosen)
             return self._not_sure(dispatcher)
         answered = await answer_if_confident(dispatcher, tracker)
@@ -104,9 +121,9 @@ class ActionAnswerQuestion(Action):
 
     @staticmethod
     def _answer(
-        dispatcher: CollectingDispatcher, template: AnswerTemplate, settings: Any
+        dispatcher: CollectingDispatcher, template: AnswerTemplate, settings: Any, language: str
     ) -> List[EventType]:
-        dispatcher.utter_message(text=template.fill(shop_slots(settings)))
+        dispatcher.utter_message(text=answer_text(template, settings, language))
         return [SlotSet(FAQ_ANSWER_SLOT, str(template.id))]
 
     @staticmethod
@@ -128,26 +145,28 @@ async def answer_if_confident(
     if not text or text.startswith("/"):
         return None
     settings = deps.settings()
+    language = shopper_language(tracker)
     try:
-        candidates = await asyncio.get_running_loop().run_in_executor(None, _search, text)
+        candidates, (threshold, margin) = await asyncio.get_running_loop().run_in_executor(
+            None, _search, text, language
+        )
     except Exception:
         logger.exception("FAQ retrieval failed")
         return None
-    decision = break_tie(
-        decide(candidates, settings.answer_threshold, settings.answer_margin), message
-    )
+    decision = break_tie(decide(candidates, threshold, margin), message)
     logger.info(
-        "FAQ %s for %r: %s",
+        "FAQ %s for %r (%s): %s",
         decision.kind,
         text[:80],
+        language,
         [(c.template.id, round(c.score, 3)) for c in decision.candidates],
     )
     best = decision.best
     if decision.kind == "answer" and best is not None:
-        return ActionAnswerQuestion._answer(dispatcher, best.template, settings)
+        return ActionAnswerQuestion._answer(dispatcher, best.template, settings, language)
     if decision.kind == "choose":
         buttons = [
-            {"title": c.template.title, "payload": choice_payload(c.template.id)}
+            {"title": c.template.title_for(language), "payload": choice_payload(c.template.id)}
             for c in decision.candidates
         ]
         dispatcher.utter_message(response="utter_faq_which_one", buttons=buttons)

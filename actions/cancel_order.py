@@ -11,8 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions import deps
+from actions.localise import format_money, order_status_name, shopper_language
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction, format_money
+from actions.shop_action import OrderAction
 from knowledge import shop
 from knowledge.models import Order, OrderStatus
 
@@ -20,9 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 def explain_not_cancellable(
-    dispatcher: CollectingDispatcher, order: Order, return_window_days: int
+    dispatcher: CollectingDispatcher, order: Order, return_window_days: int, language: str
 ) -> None:
-    """Say why ``order`` cannot be cancelled and what the shopper can do instead."""
+    """Say (in ``language``) why ``order`` cannot be cancelled and what to do instead."""
     if order.status is OrderStatus.SHIPPED:
         dispatcher.utter_message(
             response="utter_cannot_cancel_shipped",
@@ -35,7 +36,9 @@ def explain_not_cancellable(
         dispatcher.utter_message(response="utter_already_cancelled", order_id=order.id)
     else:
         dispatcher.utter_message(
-            response="utter_cannot_change_finished", order_id=order.id, status=order.status.value
+            response="utter_cannot_change_finished",
+            order_id=order.id,
+            status=order_status_name(order.status, language),
         )
 
 
@@ -71,8 +74,9 @@ class ActionCancelOrder(OrderAction):
         requester: shop.Requester,
     ) -> List[EventType] | None:
         """Cancel when confirmed; otherwise keep the order or explain."""
+        language = shopper_language(tracker)
         if order.status not in shop.CHANGEABLE:
-            explain_not_cancellable(dispatcher, order, deps.settings().return_window_days)
+            explain_not_cancellable(dispatcher, order, deps.settings().return_window_days, language)
             return None
         if tracker.get_slot("confirm_cancel") is not True:
             dispatcher.utter_message(response="utter_cancel_kept", order_id=order.id)
@@ -80,5 +84,7 @@ class ActionCancelOrder(OrderAction):
         refunded = shop.cancel_order(session, order.id, requester, deps.now())
         dispatcher.utter_message(response="utter_order_cancelled_now", order_id=order.id)
         if refunded is not None:
-            dispatcher.utter_message(response="utter_cancel_refund", amount=format_money(refunded))
+            dispatcher.utter_message(
+                response="utter_cancel_refund", amount=format_money(refunded, language)
+            )
         return None

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from actions import deps
 from actions.identity import requester_from
+from actions.localise import format_money, join_names, order_status_name, shopper_language
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction, format_money
+from actions.shop_action import OrderAction
 from knowledge import shop
 from knowledge.models import Order, OrderStatus
 
@@ -36,13 +37,15 @@ def item_buttons(order_id: Any, requester: shop.Requester | None) -> List[Dict[s
     return [{"title": name, "payload": name} for name in names]
 
 
-def explain_not_changeable(dispatcher: CollectingDispatcher, order: Order) -> None:
-    """Say why ``order`` can no longer be changed."""
+def explain_not_changeable(dispatcher: CollectingDispatcher, order: Order, language: str) -> None:
+    """Say (in ``language``) why ``order`` can no longer be changed."""
     if order.status is OrderStatus.SHIPPED:
         dispatcher.utter_message(response="utter_cannot_change_shipped", order_id=order.id)
     else:
         dispatcher.utter_message(
-            response="utter_cannot_change_finished", order_id=order.id, status=order.status.value
+            response="utter_cannot_change_finished",
+            order_id=order.id,
+            status=order_status_name(order.status, language),
         )
 
 
@@ -80,7 +83,7 @@ def validate_item_of_order(
             try:
                 return {slot: shop.find_item(order, value).product.name}
             except shop.ItemNotInOrder:
-                names = ", ".join(i.product.name for i in order.items)
+                names = join_names((i.product.name for i in order.items), shopper_language(tracker))
                 dispatcher.utter_message(
                     response="utter_item_not_in_order", order_id=order.id, items=names
                 )
@@ -129,8 +132,9 @@ class ActionChangeOrder(OrderAction):
         requester: shop.Requester,
     ) -> List[EventType] | None:
         """Remove the item (adjusting total and refund) when the order is still processing."""
+        language = shopper_language(tracker)
         if order.status not in shop.CHANGEABLE:
-            explain_not_changeable(dispatcher, order)
+            explain_not_changeable(dispatcher, order, language)
             return None
         item = tracker.get_slot("remove_item")
         try:
@@ -142,7 +146,7 @@ class ActionChangeOrder(OrderAction):
             response="utter_item_removed",
             order_id=order.id,
             item=removed.name,
-            total=format_money(order.total),
+            total=format_money(order.total, language),
         )
         dispatcher.utter_message(response="utter_add_items_hint")
         return None

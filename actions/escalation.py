@@ -60,8 +60,11 @@ RATED = "rated"
 RATING_QUESTION = "utter_ask_handoff_rating"
 # Bot responses that mean a lookup failed for the shopper.
 FAILED_LOOKUP = re.compile(r"^utter_\w*not_found")
-CALLBACK = re.compile(r"\b(call\s*(me\s*)?back|callback|phone|ring me|call me)\b", re.IGNORECASE)
-EMAIL = re.compile(r"\b(e-?mail|ticket|write to me|mail me)\b", re.IGNORECASE)
+CALLBACK = re.compile(
+    r"\b(call\s*(me\s*)?back|callback|phone|ring me|call me)\b|回电|回拨|打电话|来电|电话联系",
+    re.IGNORECASE,
+)
+EMAIL = re.compile(r"\b(e-?mail|ticket|write to me|mail me)\b|邮件|邮箱|工单|电邮", re.IGNORECASE)
 RATING = re.compile(r"^\s*([1-5])\s*(stars?|/\s*5|out of 5)?\s*$", re.IGNORECASE)
 # Events after which the conversation starts over for churn scoring.
 RESET_EVENTS = {"resume", "restart", "session_started"}

@@ -7,6 +7,9 @@ the ``session_started_metadata`` slot; later messages carry it in ``latest_messa
 that is not a valid, unexpired token (a bare number, another key's signature, a changed id) is
 refused: the shopper is a guest and is told once per session that their sign-in could not be
 verified, so a forged claim never shows another customer's orders.
+
+The shop page also sends its page language (``{"language": "zh-CN"}``); session start sets the
+``language`` slot from it, so the first answer is already in the shopper's language.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
+from actions.localise import shopper_language
 from knowledge import shop
 from knowledge.identity_token import Verified, verify_customer_token
+from knowledge.language import LANGUAGE_SLOT, SUPPORTED_LANGUAGES, normalise_language
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +34,35 @@ CUSTOMER_ID_SLOT = "customer_id"
 EMAIL_SLOT = "email"
 SESSION_METADATA_SLOT = "session_started_metadata"
 METADATA_KEY = "customer_id"
+#: Metadata key of the shop page's language (``"zh"``, ``"zh-CN"``, ``"en-GB"``).
+LANGUAGE_METADATA_KEY = "language"
 # Told to a shopper whose customer-id claim was refused (plain text: no domain change needed).
 SIGN_IN_NOT_VERIFIED = (
     "I couldn't verify your sign-in, so I'll help you as a guest for now. "
     "Please reload the shop page or sign in again to see your account."
 )
+SIGN_IN_NOT_VERIFIED_ZH = (
+    "抱歉，暂时无法验证您的登录状态，我先以游客身份为您服务。"
+    "请刷新商城页面或重新登录后查看您的账户。"
+)
+#: :data:`SIGN_IN_NOT_VERIFIED` in each supported language.
+SIGN_IN_NOT_VERIFIED_TEXTS = {"en": SIGN_IN_NOT_VERIFIED, "zh": SIGN_IN_NOT_VERIFIED_ZH}
+
+
+def sign_in_not_verified(language: str) -> str:
+    """The "couldn't verify your sign-in" notice in ``language`` (English if unsupported)."""
+    return SIGN_IN_NOT_VERIFIED_TEXTS.get(language, SIGN_IN_NOT_VERIFIED)
+
+
+def metadata_language(metadata: Any) -> str | None:
+    """The supported language a metadata dict names (``"zh-CN"`` -> ``"zh"``), else None."""
+    if not isinstance(metadata, dict):
+        return None
+    value = metadata.get(LANGUAGE_METADATA_KEY)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    primary = value.strip().lower().replace("_", "-").split("-", 1)[0]
+    return normalise_language(value) if primary in SUPPORTED_LANGUAGES else None
 
 
 def parse_customer_id(value: Any) -> int | None:
@@ -86,21 +115,23 @@ def refused_claim(tracker: Tracker) -> bool:
 
 
 def _told_this_session(tracker: Tracker) -> bool:
-    """Whether the bot already said :data:`SIGN_IN_NOT_VERIFIED` since the session started."""
+    """Whether the bot already said :data:`SIGN_IN_NOT_VERIFIED` (in any language) this session."""
+    notices = set(SIGN_IN_NOT_VERIFIED_TEXTS.values())
     for event in reversed(tracker.events or []):
         if event.get("event") == "session_started":
             return False
-        if event.get("event") == "bot" and event.get("text") == SIGN_IN_NOT_VERIFIED:
+        if event.get("event") == "bot" and event.get("text") in notices:
             return True
     return False
 
 
 def explain_refused_claim(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """Tell the shopper, once per session, that their sign-in could not be verified."""
+    """Tell the shopper, once per session and in their language, that sign-in failed."""
     if not refused_claim(tracker) or _told_this_session(tracker):
         return
-    if all(message.get("text") != SIGN_IN_NOT_VERIFIED for message in dispatcher.messages):
-        dispatcher.utter_message(text=SIGN_IN_NOT_VERIFIED)
+    notices = set(SIGN_IN_NOT_VERIFIED_TEXTS.values())
+    if all(message.get("text") not in notices for message in dispatcher.messages):
+        dispatcher.utter_message(text=sign_in_not_verified(shopper_language(tracker)))
 
 
 def requester_from(tracker: Tracker) -> shop.Requester | None:
@@ -120,7 +151,7 @@ def is_signed_in(tracker: Tracker) -> bool:
 
 
 class ActionSessionStart(Action):
-    """Start a session and remember the logged-in customer from the channel metadata."""
+    """Start a session; remember the logged-in customer and the page language from metadata."""
 
     def name(self) -> str:
         """Rasa's session start action, overridden."""
@@ -129,19 +160,24 @@ class ActionSessionStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        """Emit SessionStarted, carry over slots, set ``customer_id`` from a verified claim."""
+        """Emit SessionStarted, carry over slots, set ``customer_id`` from a verified claim
+        and ``language`` from the page language (a supported one; messages override it)."""
         events: List[EventType] = [SessionStarted()]
         carried = self._carried_slots(tracker, domain)
         metadata = tracker.get_slot(SESSION_METADATA_SLOT)
         if metadata is not None:
             carried[SESSION_METADATA_SLOT] = metadata
+        language = metadata_language(metadata)
+        if language is not None:
+            carried[LANGUAGE_SLOT] = language
         verified = verify_claim(metadata)
         customer_id = verified.customer_id if verified is not None else None
         if verified is not None:
             # A new claim replaces whatever the previous session carried over.
             carried.pop(CUSTOMER_ID_SLOT, None)
         if verified is not None and customer_id is None:
-            dispatcher.utter_message(text=SIGN_IN_NOT_VERIFIED)
+            notice_language = normalise_language(carried.get(LANGUAGE_SLOT))
+            dispatcher.utter_message(text=sign_in_not_verified(notice_language))
         elif customer_id is not None and self._exists(customer_id):
             carried[CUSTOMER_ID_SLOT] = customer_id
         elif customer_id is not None:

@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions.localise import payment_status_name, shopper_language
 from actions.order_form import OrderFormValidator
 from actions.shop_action import OrderAction
 from knowledge import shop
@@ -50,7 +51,7 @@ class ActionGetInvoice(OrderAction):
             dispatcher.utter_message(
                 response="utter_no_invoice",
                 order_id=order.id,
-                payment_status=order.payment_status.value,
+                payment_status=payment_status_name(order.payment_status, shopper_language(tracker)),
             )
             return None
         dispatcher.utter_message(

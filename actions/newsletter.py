@@ -21,11 +21,17 @@ UNSUBSCRIBE = re.compile(
     r"do not want|turn off|leave|end)\b",
     re.IGNORECASE,
 )
+# The same in Chinese ("退订", "取消订阅", "不想再收到", "别再发了"); no word boundaries in Chinese.
+UNSUBSCRIBE_ZH = re.compile(
+    r"退订|取消|停止|关闭|关掉|退出|别再|不再|"
+    r"不(?:想|要|用|需要)(?:再)?(?:收|接收|订|订阅|发|要了|看)"
+)
 
 
 def wants_unsubscribe(text: str) -> bool:
     """True when the message asks to stop the newsletter rather than to get it."""
-    return bool(UNSUBSCRIBE.search(text or ""))
+    text = text or ""
+    return bool(UNSUBSCRIBE.search(text) or UNSUBSCRIBE_ZH.search(text))
 
 
 class ActionNewsletter(AccountAction):

@@ -10,8 +10,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions.localise import format_money, payment_method_name, shopper_language
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction, format_money
+from actions.shop_action import OrderAction
 from knowledge import shop
 from knowledge.models import Order, PaymentStatus
 
@@ -23,12 +24,6 @@ PAYMENT_RESPONSES = {
     PaymentStatus.PAID: "utter_payment_ok",
     PaymentStatus.REFUNDED: "utter_payment_refunded",
 }
-
-
-def method_name(method: str) -> str:
-    """A payment method as shoppers say it (``apple_pay`` -> ``Apple Pay``)."""
-    special = {"paypal": "PayPal", "amex": "Amex", "visa": "Visa card"}
-    return special.get(method, method.replace("_", " ").title())
 
 
 class ValidatePaymentForm(OrderFormValidator):
@@ -56,11 +51,12 @@ class ActionCheckPayment(OrderAction):
         order: Order,
         requester: shop.Requester,
     ) -> List[EventType] | None:
-        """Utter the response for the payment status."""
+        """Utter the response for the payment status, in the shopper's language."""
+        language = shopper_language(tracker)
         dispatcher.utter_message(
             response=PAYMENT_RESPONSES[order.payment_status],
             order_id=order.id,
-            total=format_money(order.total),
-            method=method_name(order.payment_method),
+            total=format_money(order.total, language),
+            method=payment_method_name(order.payment_method, language),
         )
         return None

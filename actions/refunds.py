@@ -10,8 +10,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions.localise import format_day, format_money, in_brackets, shopper_language
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction, format_day, format_money
+from actions.shop_action import OrderAction
 from knowledge import shop
 from knowledge.models import Order, RefundStatus
 
@@ -44,24 +45,25 @@ class ActionTrackRefund(OrderAction):
         requester: shop.Requester,
     ) -> List[EventType] | None:
         """One line per refund, plus returns still on their way; or say there is none."""
+        language = shopper_language(tracker)
         refunds = shop.refunds(session, order.id, requester)
         for refund in refunds:
-            item_part = f" ({refund.item_name})" if refund.item_name else ""
+            item_part = in_brackets(refund.item_name, language)
             if refund.status is RefundStatus.ISSUED:
                 dispatcher.utter_message(
                     response="utter_refund_issued",
                     order_id=order.id,
-                    amount=format_money(refund.amount),
+                    amount=format_money(refund.amount, language),
                     item_part=item_part,
-                    issued_on=format_day(refund.issued_at),
+                    issued_on=format_day(refund.issued_at, language),
                 )
             else:
                 dispatcher.utter_message(
                     response="utter_refund_pending",
                     order_id=order.id,
-                    amount=format_money(refund.amount),
+                    amount=format_money(refund.amount, language),
                     item_part=item_part,
-                    created_on=format_day(refund.created_at),
+                    created_on=format_day(refund.created_at, language),
                 )
         waiting = shop.open_returns(session, order.id, requester)
         for request in waiting:

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from actions import deps
 from actions.change_order import item_buttons, validate_item_of_order
 from actions.identity import requester_from
+from actions.localise import format_day, join_names, order_status_name, shopper_language
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction, format_day
+from actions.shop_action import OrderAction
 from knowledge import shop
 from knowledge.models import Order
 
@@ -23,19 +24,25 @@ logger = logging.getLogger(__name__)
 
 
 def explain_not_returnable(
-    dispatcher: CollectingDispatcher, order: Order, error: shop.NotReturnable, window_days: int
+    dispatcher: CollectingDispatcher,
+    order: Order,
+    error: shop.NotReturnable,
+    window_days: int,
+    language: str,
 ) -> None:
-    """Say why the order can't be returned: not delivered yet, or the window has closed."""
+    """Say (in ``language``) why the order can't be returned: not delivered yet, or too late."""
     if error.window_closed:
         dispatcher.utter_message(
             response="utter_return_window_closed",
             order_id=order.id,
-            delivered_on=format_day(order.delivered_at),
+            delivered_on=format_day(order.delivered_at, language),
             return_window_days=window_days,
         )
     else:
         dispatcher.utter_message(
-            response="utter_not_delivered_yet", order_id=order.id, status=order.status.value
+            response="utter_not_delivered_yet",
+            order_id=order.id,
+            status=order_status_name(order.status, language),
         )
 
 
@@ -113,10 +120,11 @@ class ActionRequestReturn(OrderAction):
         """Check eligibility and record the ReturnRequest."""
         window = deps.settings().return_window_days
         now = deps.now()
+        language = shopper_language(tracker)
         try:
             shop.check_returnable(order, now, window)
         except shop.NotReturnable as error:
-            explain_not_returnable(dispatcher, order, error, window)
+            explain_not_returnable(dispatcher, order, error, window, language)
             return None
         item = tracker.get_slot("return_item")
         try:
@@ -129,7 +137,7 @@ class ActionRequestReturn(OrderAction):
             )
             return None
         except shop.ItemNotInOrder:
-            names = ", ".join(i.product.name for i in order.items)
+            names = join_names((i.product.name for i in order.items), language)
             dispatcher.utter_message(
                 response="utter_return_item_unknown", order_id=order.id, items=names
             )

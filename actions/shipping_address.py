@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from typing import Any, Dict, List
 
 from rasa_sdk import Tracker
@@ -12,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.account import SignedInFormValidator
+from actions.localise import order_status_name, shopper_language, word
 from actions.order_form import OrderFormValidator
 from actions.shop_action import AccountAction, OrderAction
 from knowledge import shop
@@ -20,18 +22,25 @@ from knowledge.models import Order, OrderStatus
 logger = logging.getLogger(__name__)
 
 
+def address_text(value: Any) -> str:
+    """The typed address on one line, with Chinese commas (full-width, ``、``) read as commas."""
+    text = unicodedata.normalize("NFKC", str(value or "")).replace("、", ",")
+    return " ".join(text.split())
+
+
 def validate_address_text(value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
     """``{"shipping_address": text}`` when the text parses as an address, else ask again."""
+    text = address_text(value)
     try:
-        shop.parse_address(value, default_country="GB")
+        shop.parse_address(text, default_country="GB")
     except shop.InvalidAddress as error:
-        too_long = len(" ".join(str(value or "").split())) > shop.MAX_ADDRESS_LENGTH
+        too_long = len(text) > shop.MAX_ADDRESS_LENGTH
         logger.info("Rejected address: %s", error)
         dispatcher.utter_message(
             response="utter_address_too_long" if too_long else "utter_invalid_address"
         )
         return {"shipping_address": None}
-    return {"shipping_address": " ".join(str(value).split())}
+    return {"shipping_address": text}
 
 
 class ValidateShippingAddressForm(OrderFormValidator):
@@ -72,19 +81,20 @@ class ActionChangeShippingAddress(OrderAction):
         requester: shop.Requester,
     ) -> List[EventType] | None:
         """Change the address of a processing order."""
+        language = shopper_language(tracker)
         if order.status is OrderStatus.SHIPPED:
             dispatcher.utter_message(
                 response="utter_cannot_change_address_shipped",
                 order_id=order.id,
-                carrier=order.carrier,
-                tracking_number=order.tracking_number,
+                carrier=order.carrier or word("our_carrier", language),
+                tracking_number=order.tracking_number or word("no_tracking_number", language),
             )
             return None
         if order.status not in shop.CHANGEABLE:
             dispatcher.utter_message(
                 response="utter_cannot_change_finished",
                 order_id=order.id,
-                status=order.status.value,
+                status=order_status_name(order.status, language),
             )
             return None
         address = shop.change_shipping_address(

@@ -39,18 +39,6 @@ def explain_order_error(
     return True
 
 
-def format_money(amount: Any) -> str:
-    """An amount as shoppers read it, e.g. ``$59.00``."""
-    return f"${amount:,.2f}"
-
-
-def format_day(value: Any) -> str:
-    """A date or datetime as e.g. ``Friday 20 November 2026``."""
-    if value is None:
-        return "an unknown date"
-    return f"{value:%A} {value.day} {value:%B %Y}"
-
-
 class ShopAction(Action, abc.ABC):
     """Run :meth:`perform` inside one transaction, with errors answered politely."""
 

@@ -10,9 +10,11 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions.localise import format_day, format_money, shopper_language, word
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction, format_day, format_money
+from actions.shop_action import OrderAction
 from knowledge import shop
+from knowledge.language import DEFAULT_LANGUAGE
 from knowledge.models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -27,19 +29,19 @@ STATUS_RESPONSES = {
 }
 
 
-def status_message(order: Order) -> Dict[str, Any]:
-    """The response name and its variables describing ``order``'s status."""
+def status_message(order: Order, language: str = DEFAULT_LANGUAGE) -> Dict[str, Any]:
+    """The response name and its variables describing ``order``'s status, in ``language``."""
     return {
         "response": STATUS_RESPONSES[order.status],
         "order_id": order.id,
-        "placed_on": format_day(order.placed_at),
-        "total": format_money(order.total),
-        "carrier": order.carrier or "our carrier",
-        "tracking_number": order.tracking_number or "not assigned yet",
-        "shipped_on": format_day(order.shipped_at),
-        "eta": format_day(order.eta),
-        "delivered_on": format_day(order.delivered_at),
-        "cancelled_on": format_day(order.cancelled_at),
+        "placed_on": format_day(order.placed_at, language),
+        "total": format_money(order.total, language),
+        "carrier": order.carrier or word("our_carrier", language),
+        "tracking_number": order.tracking_number or word("no_tracking_number", language),
+        "shipped_on": format_day(order.shipped_at, language),
+        "eta": format_day(order.eta, language),
+        "delivered_on": format_day(order.delivered_at, language),
+        "cancelled_on": format_day(order.cancelled_at, language),
     }
 
 
@@ -67,5 +69,5 @@ class ActionTrackOrder(OrderAction):
         requester: shop.Requester,
     ) -> List[EventType] | None:
         """Utter the status sentence for the order."""
-        dispatcher.utter_message(**status_message(order))
+        dispatcher.utter_message(**status_message(order, shopper_language(tracker)))
         return None

@@ -1,5 +1,6 @@
 """ActionAnswerQuestion with a rasa_sdk Tracker: answer, ask which one, not sure + a person,
-button choices, bad input, and (slow) the real encoder on a returns question."""
+button choices, bad input, answers in the shopper's language (English when a template has no
+translation), and (slow) the real encoders on a returns question in English and in Chinese."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from actions.answer_question import (
     choice_payload,
 )
 from actions.fallback import ActionHandleFallback
-from knowledge.answer_index import AnswerIndex, build_index
-from knowledge.settings import get_settings
+from knowledge.answer_index import AnswerIndex, build_index, multilingual_encoder_dir
+from knowledge.settings import Settings, get_settings
 from tests.actions.conftest import make_tracker, responses, run_action, slot_events
-from tests.knowledge.faq_fakes import FAKE_DIM, SMALL_TEMPLATES, FakeEncoder
+from tests.knowledge.faq_fakes import BILINGUAL_TEMPLATES, FAKE_DIM, SMALL_TEMPLATES, FakeEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,21 @@ def fake_answers(monkeypatch: pytest.MonkeyPatch) -> AnswerIndex:
     return answers
 
 
+@pytest.fixture()
+def bilingual_answers(monkeypatch: pytest.MonkeyPatch) -> AnswerIndex:
+    """Templates with Chinese questions and answers (and one without) behind deps."""
+    monkeypatch.setenv("SHOP_ANSWER_THRESHOLD", "0.5")
+    monkeypatch.setenv("SHOP_ANSWER_MARGIN", "0.03")
+    monkeypatch.setenv("SHOP_RETURN_WINDOW_DAYS", "30")
+    get_settings.cache_clear()
+    embed = FakeEncoder()
+    answers = AnswerIndex(
+        build_index(BILINGUAL_TEMPLATES, embed, dimension=FAKE_DIM), BILINGUAL_TEMPLATES, embed
+    )
+    _provide(monkeypatch, lambda: answers)
+    return answers
+
+
 def _provide(monkeypatch: pytest.MonkeyPatch, provider) -> None:
     """Replace deps.answer_index by ``provider`` (clear_caches still works on it)."""
     provider.cache_clear = lambda: None
@@ -62,8 +78,10 @@ def _tracker(
     intent: str = "product_question",
     confidence: float = 0.99,
     entities: List[Dict[str, Any]] | None = None,
+    language: str | None = None,
 ):
-    tracker = make_tracker(text=text, intent=intent)
+    slots = {"language": language} if language is not None else None
+    tracker = make_tracker(slots, text=text, intent=intent)
     tracker.latest_message["intent"]["confidence"] = confidence
     tracker.latest_message["entities"] = entities or []
     return tracker
@@ -79,7 +97,8 @@ def test_the_action_is_named_and_listed_in_the_domain(domain):
     assert "action_answer_question" in faq["actions"]
     assert set(FAQ_INTENTS) <= set(faq["intents"])
     assert "faq_id" in faq["entities"] and FAQ_ANSWER_SLOT in faq["slots"]
-    not_sure = domain["responses"]["utter_faq_not_sure"][0]
+    # The English variation: the unconditional one (the Chinese one comes first).
+    not_sure = next(v for v in domain["responses"]["utter_faq_not_sure"] if not v.get("condition"))
     assert {"title": "Talk to a person", "payload": "/contact_human_agent"} in not_sure["buttons"]
     assert "utter_faq_which_one" in domain["responses"]
 
@@ -176,6 +195,67 @@ async def test_a_broken_index_never_crashes_the_action(monkeypatch, domain, capl
     assert "FAQ retrieval failed" in caplog.text
 
 
+async def test_a_chinese_shopper_gets_the_chinese_answer_with_chinese_slots(
+    bilingual_answers, domain
+):
+    events, messages = await _run(_tracker("支持哪些付款方式", language="zh"), domain)
+    assert [m["text"] for m in messages] == [
+        "我们支持Visa、Mastercard、American Express、PayPal、Apple Pay、银行转账。"
+    ]
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: "2"}
+    _, messages = await _run(_tracker("退货期限是几天", language="zh-CN"), domain)
+    assert [m["text"] for m in messages] == ["签收后30天内可以退货。"]
+
+
+async def test_the_language_slot_decides_the_answer_language(bilingual_answers, domain):
+    # an English question in a Chinese conversation (the slot keeps the last clear language)
+    _, messages = await _run(_tracker("which payment methods", language="zh"), domain)
+    assert messages[0]["text"].startswith("我们支持Visa、")
+    for language in ("en", None, "fr", 42):
+        _, messages = await _run(_tracker("which payment methods", language=language), domain)
+        assert messages[0]["text"] == (
+            "We accept Visa, Mastercard, American Express, PayPal, Apple Pay and bank transfer."
+        )
+
+
+async def test_a_template_without_chinese_answers_a_chinese_shopper_in_english(
+    bilingual_answers, domain
+):
+    tracker = _tracker(
+        choice_payload(4),
+        entities=[{"entity": "faq_id", "value": "4"}],
+        language="zh",
+    )
+    events, messages = await _run(tracker, domain)
+    assert [m["text"] for m in messages] == ["Exchanges are free within 30 days."]
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: "4"}
+
+
+async def test_a_chinese_button_press_answers_in_chinese(bilingual_answers, domain):
+    tracker = _tracker(
+        choice_payload(1), entities=[{"entity": "faq_id", "value": "1"}], language="zh"
+    )
+    _, messages = await _run(tracker, domain)
+    assert [m["text"] for m in messages] == ["签收后30天内可以退货。"]
+
+
+async def test_choice_buttons_carry_titles_in_the_shoppers_language(
+    bilingual_answers, monkeypatch, domain
+):
+    # "退货 付款" shares one character with a question of each of templates 1 and 2
+    monkeypatch.setenv("SHOP_ANSWER_THRESHOLD", "0.1")
+    monkeypatch.setenv("SHOP_ANSWER_MARGIN", "0.5")
+    get_settings.cache_clear()
+    _, messages = await _run(_tracker("退货 付款", confidence=0.4, language="zh"), domain)
+    assert responses(messages) == ["utter_faq_which_one"]
+    assert {b["title"] for b in messages[0]["buttons"]} == {"退货期限", "付款方式"}
+    _, messages = await _run(_tracker("退货 付款", confidence=0.4, language="en"), domain)
+    assert {b["title"] for b in messages[0]["buttons"]} == {
+        "return window days",
+        "payment methods accepted",
+    }
+
+
 @pytest.mark.slow
 async def test_real_encoder_answers_a_returns_question_with_the_window(
     monkeypatch, tmp_path, domain
@@ -190,6 +270,27 @@ async def test_real_encoder_answers_a_returns_question_with_the_window(
     assert slot_events(events) == {FAQ_ANSWER_SLOT: "201"}
     assert "within 30 days of delivery" in messages[0]["text"]
     assert (tmp_path / "answer_index" / "meta.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (multilingual_encoder_dir(Settings()) / "config.json").is_file(),
+    reason="no converted multilingual encoder: run `make encoder-multilingual`",
+)
+async def test_real_multilingual_encoder_answers_a_chinese_returns_question_in_chinese(
+    monkeypatch, tmp_path, domain
+):
+    monkeypatch.setenv("SHOP_ANSWER_INDEX_DIR", str(tmp_path / "answer_index"))
+    monkeypatch.setenv("SHOP_RETURN_WINDOW_DAYS", "30")
+    for name in ("SHOP_ANSWER_ENCODER", "SHOP_ANSWER_THRESHOLD", "SHOP_ANSWER_MARGIN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SHOP_ANSWER_MULTILINGUAL", "true")
+    deps.clear_caches()
+    tracker = _tracker("东西收到以后几天内还能退？", intent="check_refund_policy", language="zh")
+    events, messages = await _run(tracker, domain)
+    assert slot_events(events) == {FAQ_ANSWER_SLOT: "201"}
+    assert "签收后30天内可以退货" in messages[0]["text"]
+    assert deps.answer_index().index.meta["languages"] == ["en", "zh"]
 
 
 async def test_a_not_understood_question_is_answered_from_the_faq(fake_answers, domain):
