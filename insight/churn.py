@@ -8,7 +8,8 @@ score are exactly the terms of that product.
 Conversation signals (the user turns since the last hand-back): negative turns (weighted by their
 confidence), a streak of confident negative turns, a drop in sentiment, churn intents
 (``cancel_order``, ``delete_account``, ``get_refund``, ``complaint``), not understood messages,
-failed lookups, and phrase patterns for threats to leave, disputing a charge and repeated contact.
+failed lookups, and phrase patterns (English and Chinese) for threats to leave, disputing a charge
+and repeated contact.
 Customer signals (``knowledge.graph_queries.churn_inputs``): past escalations, a mostly negative
 history, late and problem orders, open returns. A turn's risk combines both, the history with
 ``churn_history_share`` so it can raise but never alone cross the threshold.
@@ -78,6 +79,15 @@ PHRASES: Mapping[str, tuple[Pattern[str], ...]] = {
         r"\b(last|final)\s+time\s+i\s+(order|buy|shop|use)",
         r"\b(i'?m|i am)\s+done\s+with\s+(you|this|your)\b",
         r"\blost\s+a\s+(loyal\s+)?customer\b",
+        # Chinese (no word boundaries in Chinese text)
+        r"再也不(会)?(在|来|买|用|下单|光顾)",
+        r"(不会|不再)再?(在你们家)?(买|来|下单|光顾)",
+        r"(换|去)(一)?(别|其他|另一)家",
+        r"去(淘宝|京东|拼多多|天猫|别的平台|别的店)买",
+        r"(注销|删除|删掉|销)(掉)?(我的)?(账号|账户|会员)",
+        r"(账号|账户|会员)(给我)?(注销|删除|删掉|销掉)",
+        r"最后一次(在你们家)?(买|下单)",
+        r"拉黑(你们|这家)",
     ),
     "dispute": _patterns(
         r"\bdisput(e|ing)\b",
@@ -87,6 +97,12 @@ PHRASES: Mapping[str, tuple[Pattern[str], ...]] = {
         r"|consumer (protection|rights)|ombudsman|better business bureau)\b",
         r"\breport(ing)?\s+you\b",
         r"\b(fraud|scam|scammers|stole my money)\b",
+        r"12315|消费者协会|消协|工商局|市场监管",
+        r"起诉|告你们|律师|法院|报警",
+        r"骗子|诈骗|黑店",
+        r"拒付",
+        r"(曝光|举报)(你们)?",
+        r"投诉(到|你们到)?(平台|消协|12315|工商)",
     ),
     "repeated_contact": _patterns(
         r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th)\s+time\b",
@@ -97,6 +113,11 @@ PHRASES: Mapping[str, tuple[Pattern[str], ...]] = {
         r"\bagain\s+and\s+again\b",
         r"\bwaiting\s+(for\s+)?(weeks|ages|a month|months)\b",
         r"\bkeep\s+(asking|chasing|writing)\b",
+        r"第[二三四五六七八九十几\d]+次",
+        r"(说|问|讲|催)了(好|无数)?(几|多少)?(遍|次)",
+        r"(一直|还是|到现在都?)(没|不)(有)?人?(回|理|回复|处理|解决)",
+        r"也不回",
+        r"等了(好|整整)?[几一二三四五六七八九十两\d]+(天|周|个星期|个月)",
     ),
 }
 

@@ -8,15 +8,18 @@ identity to the chat widget, as a signed token (knowledge/identity_token.py).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Dict, List
+from typing import Dict, List, Mapping
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from insight.shop_text import HTML_LANG, LANGUAGE_NAMES, page_text
 from knowledge.identity_token import sign_customer_id
+from knowledge.language import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from knowledge.models import Customer, Order, Product
 from knowledge.settings import Settings
 from knowledge.shop import get_customer
@@ -57,6 +60,17 @@ class Shopper:
 
 
 @dataclass(frozen=True)
+class LanguageLink:
+    """One entry of the page's language switch."""
+
+    code: str
+    name: str
+    html_lang: str
+    href: str
+    current: bool
+
+
+@dataclass(frozen=True)
 class ShopPage:
     """Everything the shop page template renders."""
 
@@ -65,6 +79,10 @@ class ShopPage:
     shopper: Shopper | None
     products: List[ProductCard]
     widget: Dict[str, str]
+    language: str = DEFAULT_LANGUAGE
+    html_lang: str = HTML_LANG[DEFAULT_LANGUAGE]
+    text: Mapping[str, str] = field(default_factory=lambda: page_text(DEFAULT_LANGUAGE))
+    languages: List[LanguageLink] = field(default_factory=list)
 
 
 def load_products(session: Session, limit: int) -> List[ProductCard]:
@@ -100,17 +118,20 @@ def load_shopper(session: Session, customer_id: int) -> Shopper:
     )
 
 
-def widget_attributes(settings: Settings, shopper: Shopper | None) -> Dict[str, str]:
+def widget_attributes(
+    settings: Settings, shopper: Shopper | None, language: str = DEFAULT_LANGUAGE
+) -> Dict[str, str]:
     """The chat widget's settings as ``data-*`` attribute values of its script tag.
 
     The only place the page passes the shopper's identity to the widget: ``customer-id`` names
     the shopper (the widget keys its memory by it) and ``customer-token`` proves it; the widget
     sends the token as the ``customer_id`` channel metadata, and the bot trusts nothing else.
+    ``lang`` is the widget's UI language, which it also sends as the ``language`` metadata.
     """
     attributes = {
         "socket-url": settings.widget_socket_url or settings.rasa_url,
-        "title": f"{settings.shop_name} help",
-        "lang": "en",
+        "title": page_text(language)["widget_title"].format(shop=settings.shop_name),
+        "lang": language,
     }
     if shopper is not None:
         attributes["customer-id"] = str(shopper.id)
@@ -118,13 +139,45 @@ def widget_attributes(settings: Settings, shopper: Shopper | None) -> Dict[str, 
     return attributes
 
 
-def build_shop_page(session: Session, settings: Settings, customer_id: int | None) -> ShopPage:
-    """The page for ``customer_id`` signed in, or for a guest when it is None."""
+def language_links(language: str, customer: str | None) -> List[LanguageLink]:
+    """The language switch: this page in every served language, keeping ``?customer=``."""
+    links = []
+    for code in SUPPORTED_LANGUAGES:
+        query = {"customer": customer} if customer else {}
+        query["lang"] = code
+        links.append(
+            LanguageLink(
+                code,
+                LANGUAGE_NAMES[code],
+                HTML_LANG[code],
+                "/?" + urlencode(query),
+                code == language,
+            )
+        )
+    return links
+
+
+def build_shop_page(
+    session: Session,
+    settings: Settings,
+    customer_id: int | None,
+    language: str = DEFAULT_LANGUAGE,
+    customer_param: str | None = None,
+) -> ShopPage:
+    """The page for ``customer_id`` signed in (a guest when None), in ``language``.
+
+    ``customer_param`` is the ``?customer=`` value the page was asked with, kept by the links
+    of the language switch.
+    """
     shopper = load_shopper(session, customer_id) if customer_id is not None else None
     return ShopPage(
         shop_name=settings.shop_name,
         currency=settings.currency_symbol,
         shopper=shopper,
         products=load_products(session, settings.shop_page_products),
-        widget=widget_attributes(settings, shopper),
+        widget=widget_attributes(settings, shopper, language),
+        language=language,
+        html_lang=HTML_LANG[language],
+        text=page_text(language),
+        languages=language_links(language, customer_param),
     )

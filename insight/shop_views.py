@@ -16,6 +16,7 @@ from aiohttp import web
 
 from insight.keys import SESSION_FACTORY, SETTINGS, TEMPLATES
 from insight.shop_context import build_shop_page
+from knowledge.language import normalise_language
 from knowledge.settings import PROJECT_ROOT, Settings
 from knowledge.shop_errors import CustomerNotFound
 
@@ -73,13 +74,23 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
+def _language_param(request: web.Request) -> str:
+    """``?lang=`` (``en``, ``zh``, ``zh-CN`` ...) as a served language; English otherwise."""
+    return normalise_language(request.query.get("lang", ""))
+
+
 async def shop_page(request: web.Request) -> web.Response:
-    """The demo shop: a few products, the signed-in customer's orders, the chat widget."""
+    """The demo shop: a few products, the signed-in customer's orders, the chat widget.
+
+    ``?lang=zh`` shows the page and the widget in Chinese (``<html lang="zh-CN">``).
+    """
     settings = request.app[SETTINGS]
     customer_id = _customer_param(request, settings.shop_demo_customer_id)
+    language = _language_param(request)
+    customer_param = request.query.get("customer", "").strip() or None
     try:
         with request.app[SESSION_FACTORY]() as session:
-            page = build_shop_page(session, settings, customer_id)
+            page = build_shop_page(session, settings, customer_id, language, customer_param)
     except CustomerNotFound as error:
         raise web.HTTPNotFound(text=f"no customer {customer_id} in the demo shop") from error
     html = request.app[TEMPLATES].get_template("shop.html").render(page=page)

@@ -169,6 +169,7 @@ def _filter_options(session: Any) -> dict[str, Any]:
     rows = session.execute(
         select(
             AnalyticsConversation.channel,
+            AnalyticsConversation.language,
             AnalyticsConversation.intents,
             AnalyticsConversation.categories,
             AnalyticsConversation.started_at,
@@ -177,6 +178,7 @@ def _filter_options(session: Any) -> dict[str, Any]:
     days = [r.started_at.date() for r in rows]
     return {
         "channels": sorted({r.channel for r in rows if r.channel}),
+        "languages": sorted({r.language for r in rows if r.language}),
         "intents": sorted({i for r in rows for i in r.intents or []}),
         "categories": sorted({c for r in rows for c in r.categories or []}),
         "segments": segments.segment_labels(session),

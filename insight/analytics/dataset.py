@@ -1,8 +1,8 @@
 """Loading the conversations and messages a set of :class:`Filters` selects.
 
-Date range and channel are applied in SQL; intent, product category and customer segment in
-Python over the (small) JSON lists each conversation row carries. Rows are returned detached
-from their session, ready for the measures.
+Date range, channel and language are applied in SQL; intent, product category and customer
+segment in Python over the (small) JSON lists each conversation row carries. Rows are returned
+detached from their session, ready for the measures.
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ def select_conversations(
         query = query.where(AnalyticsConversation.started_at < filters.end)
     if filters.channel is not None:
         query = query.where(AnalyticsConversation.channel == filters.channel)
+    if filters.language is not None:
+        query = query.where(AnalyticsConversation.language == filters.language)
     if ids is not None:
         wanted = set(ids)
         rows = [r for r in session.execute(query).scalars() if r.sender_id in wanted]

@@ -16,6 +16,10 @@ What the events say, and where it comes from in this project:
   ``agent_joined`` / ``agent_left``) with ``metadata.agent``
   (``insight/console/rasa_client.py``); the hand-back is a ``resume`` event.
 * CSAT: the user's 1-5 answer right after ``utter_ask_handoff_rating``.
+* Language: the last supported value of the ``language`` slot (``knowledge/language.py``: the
+  NLU's language detector fills it whenever a message's language is clear); a conversation
+  without such a slot event (logged before the bot was bilingual) takes the last clear
+  :func:`~knowledge.language.detect_language` of the shopper's texts; ``"en"`` otherwise.
 * FAQ: ``action_answer_question`` / ``action_handle_fallback`` answered when they set the slot
   ``faq_answer_id`` to a template id, offered a choice when they sent buttons, else found no
   good answer. A button press (``/product_question{"faq_id": ...}``) settles the earlier
@@ -32,6 +36,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from insight.analytics.events import RawEvent
 from knowledge.graph import signed_sentiment
+from knowledge.language import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_SLOT,
+    detect_language,
+    normalise_language,
+)
 from nlu.output_keys import DEMANDS, SENTIMENT
 
 logger = logging.getLogger(__name__)
@@ -120,6 +130,7 @@ class ConversationFacts:
     resolved_at: datetime | None = None
     agent_name: str | None = None
     csat: int | None = None
+    language: str = DEFAULT_LANGUAGE
     messages: list[MessageFacts] = field(default_factory=list)
 
     @property
@@ -169,6 +180,9 @@ class _Deriver:
         self.slot_customer: int | None = None
         self.faq_message: MessageFacts | None = None
         self.paused = False
+        # Last supported value of the language slot / last clear language of a shopper's text.
+        self.slot_language: str | None = None
+        self.text_language: str | None = None
 
     def run(self, events: Sequence[RawEvent]) -> ConversationFacts | None:
         for event in events:
@@ -183,6 +197,7 @@ class _Deriver:
             (m.customer_id for m in self.facts.messages if m.customer_id is not None),
             self.slot_customer,
         )
+        self.facts.language = self.slot_language or self.text_language or DEFAULT_LANGUAGE
         return self.facts
 
     def _on_user(self, event: RawEvent) -> None:
@@ -246,6 +261,8 @@ class _Deriver:
         if facts.channel is None and message.channel:
             facts.channel = message.channel
         facts.messages.append(message)
+        if not text.startswith("/"):  # button payloads carry no language
+            self.text_language = detect_language(text) or self.text_language
         self.current_action = None
         if text.startswith("/") and self.faq_message is not None:
             return  # a button press settles the earlier question (see module docstring)
@@ -279,6 +296,8 @@ class _Deriver:
             self.handoff_slot = str(value) if value is not None else None
         elif name == CUSTOMER_SLOT:
             self.slot_customer = parse_customer_id(value)
+        elif name == LANGUAGE_SLOT:
+            self.slot_language = slot_language(value) or self.slot_language
         elif (
             name == FAQ_SLOT
             and self.current_action in FAQ_ACTIONS
@@ -321,6 +340,18 @@ class _Deriver:
         if self.paused and self.facts.escalated and self.facts.resolved_at is None:
             self.facts.resolved_at = to_datetime(event.timestamp)
         self.paused = False
+
+
+def slot_language(value: Any) -> str | None:
+    """The supported language a ``language`` slot value names (``"zh-CN"`` -> ``"zh"``).
+
+    None for anything else (no value, an unknown language): such a value is not a clear answer.
+    """
+    if not isinstance(value, str):
+        return None
+    code = normalise_language(value)
+    named = value.strip().lower().replace("_", "-").split("-", 1)[0]
+    return code if named == code else None
 
 
 def _best_guess(parse: Mapping[str, Any]) -> tuple[str | None, float | None]:

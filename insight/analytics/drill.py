@@ -31,6 +31,7 @@ def conversation_row(c: AnalyticsConversation, segments: dict[int, int]) -> dict
         "customer_id": c.customer_id,
         "segment": segments.get(c.customer_id) if c.customer_id is not None else None,
         "channel": c.channel,
+        "language": c.language,
         "started_at": iso(c.started_at),
         "ended_at": iso(c.ended_at),
         "messages": c.user_messages,

@@ -3,7 +3,8 @@
 Every filter selects conversations: ``from`` / ``to``
 bound the day the conversation started (inclusive, UTC), ``channel`` its input channel,
 ``intent`` keeps conversations with at least one user message of that intent, ``category`` those
-that name a product of that category, ``segment`` those of customers in that segment.
+that name a product of that category, ``segment`` those of customers in that segment,
+``language`` those held in that language (``en`` or ``zh``, see ``knowledge/language.py``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
 
+from knowledge.language import SUPPORTED_LANGUAGES
+
 logger = logging.getLogger(__name__)
 
-FILTER_PARAMS = ("from", "to", "channel", "intent", "category", "segment")
+FILTER_PARAMS = ("from", "to", "channel", "intent", "category", "segment", "language")
 MAX_TEXT = 100
 _NAME = re.compile(r"^[\w .:/&'-]+$", re.UNICODE)
 
@@ -39,6 +42,7 @@ class Filters:
     intent: str | None = None
     category: str | None = None
     segment: int | None = None
+    language: str | None = None
 
     @property
     def start(self) -> datetime | None:
@@ -63,6 +67,7 @@ class Filters:
             "intent": self.intent,
             "category": self.category,
             "segment": self.segment,
+            "language": self.language,
         }
 
 
@@ -88,6 +93,7 @@ def parse_filters(query: Mapping[str, str], extra: Iterable[str] = ()) -> Filter
         intent=_name(query, "intent"),
         category=_name(query, "category"),
         segment=_segment(query),
+        language=_language(query),
     )
 
 
@@ -131,3 +137,14 @@ def _segment(query: Mapping[str, str]) -> int | None:
     if number < 0:
         raise FilterError("segment", "'segment' must not be negative")
     return number
+
+
+def _language(query: Mapping[str, str]) -> str | None:
+    value = _value(query, "language")
+    if value is None:
+        return None
+    code = value.lower()
+    if code not in SUPPORTED_LANGUAGES:
+        allowed = ", ".join(SUPPORTED_LANGUAGES)
+        raise FilterError("language", f"'language' must be one of {allowed}, got {value!r}")
+    return code

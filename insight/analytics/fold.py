@@ -169,6 +169,7 @@ def _write(session: Session, facts: ConversationFacts) -> None:
             sender_id=facts.sender_id,
             customer_id=facts.customer_id,
             channel=facts.channel,
+            language=facts.language,
             started_at=facts.started_at,
             ended_at=facts.ended_at,
             user_messages=facts.user_messages,

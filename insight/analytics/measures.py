@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from insight.analytics import dataset
 from insight.analytics.filters import Filters
 from insight.analytics.tables import AnalyticsMessage
+from knowledge.language import SUPPORTED_LANGUAGES
 from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ REASON_LABELS = {
     "churn_risk": "High churn risk",
     "unknown": "Other",
 }
+# How the dashboard names each language (in that language).
+LANGUAGE_LABELS = {"en": "English", "zh": "中文"}
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,44 @@ def sentiment_shift(session: Session, filters: Filters, ctx: Context) -> Result:
     }
 
 
+def languages(session: Session, filters: Filters, ctx: Context) -> Result:
+    """Conversations by language: count, share, messages, escalations and mean sentiment.
+
+    Every served language has a row (0 when none of its conversations is selected), in the order
+    of ``SUPPORTED_LANGUAGES``; a language stored but no longer served follows.
+    """
+    data = dataset.load(session, filters)
+    convs = data.conversations
+    by_language: dict[str, list[Any]] = {code: [] for code in SUPPORTED_LANGUAGES}
+    for c in convs:
+        by_language.setdefault(c.language, []).append(c)
+    rows = []
+    for code, items in by_language.items():
+        messages = [m for c in items for m in data.messages.get(c.sender_id, [])]
+        escalated = sum(1 for c in items if c.escalated)
+        rows.append(
+            {
+                "language": code,
+                "label": LANGUAGE_LABELS.get(code, code),
+                "conversations": len(items),
+                "share": rate(len(items), len(convs)),
+                "messages": len(messages),
+                "escalated": escalated,
+                "escalation_rate": rate(escalated, len(items)),
+                "mean_sentiment": mean(m.sentiment_score for m in messages),
+                "conversation_ids": ids_of(items),
+            }
+        )
+    return {
+        "summary": {
+            "conversations": len(convs),
+            "languages": sum(1 for row in rows if row["conversations"]),
+            "conversation_ids": data.ids,
+        },
+        "rows": rows,
+    }
+
+
 def period(filters: Filters, data: dataset.Dataset) -> tuple[date | None, date | None]:
     """The filters' date range, else the selected conversations' first and last day."""
     days = [c.started_at.date() for c in data.conversations]
@@ -282,6 +323,7 @@ def registry() -> dict[str, Measure]:
 
     return {
         "overview": overview,
+        "languages": languages,
         "containment": containment,
         "sentiment": sentiment,
         "sentiment-shift": sentiment_shift,

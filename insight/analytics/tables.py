@@ -55,6 +55,9 @@ class AnalyticsConversation(Base):
     sender_id: str = Column(String(255), primary_key=True)
     customer_id: int | None = Column(Integer, index=True)
     channel: str | None = Column(String(40), index=True)
+    # "en" | "zh" (knowledge.language): the language slot, else the shopper's texts (see
+    # insight.analytics.derive; added by migration 0005).
+    language: str = Column(String(8), nullable=False, default="en", server_default="en", index=True)
     # Time of the first user message and of the last event.
     started_at: datetime = Column(DateTime, nullable=False, index=True)
     ended_at: datetime = Column(DateTime, nullable=False)

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 
+from insight.console.languages import conversation_languages
 from insight.console.rasa_client import RasaClient, RasaUnavailableError
 from knowledge import agents, escalations
 from knowledge.settings import Settings
@@ -49,11 +50,15 @@ class Hub:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def snapshot(self) -> dict[str, Any]:
-        """The queue message every console receives."""
+        """The queue message every console receives (each item with its ``language``)."""
         now = utcnow()
         with self.factory() as session:
             items = escalations.queue(session)
-        return {"type": "queue", "items": [i.as_dict(now) for i in items]}
+            languages = conversation_languages(session, [i.sender_id for i in items])
+        return {
+            "type": "queue",
+            "items": [{**i.as_dict(now), "language": languages[i.sender_id]} for i in items],
+        }
 
     async def add(self, ws: web.WebSocketResponse, agent_id: int) -> None:
         """Register a console and send it the current queue."""

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from insight.churn import ChurnConfig, Turn, assess
+from insight.console.languages import conversation_languages
 from knowledge import escalations
 from knowledge.graph_queries import (
     UnknownCustomerError,
@@ -50,8 +51,9 @@ def escalation_payload(session: Session, escalation_id: int, now: datetime) -> d
         except UnknownCustomerError:
             logger.warning("Escalation %s names unknown customer %s", item.id, item.customer_id)
     assessment = assess(turns, inputs, ChurnConfig.from_settings(get_settings()))
+    language = conversation_languages(session, [item.sender_id])[item.sender_id]
     return {
-        "escalation": item.as_dict(now),
+        "escalation": {**item.as_dict(now), "language": language},
         "handoff": {
             "churn_risk": round(item.churn_risk, 3),
             "customer_risk": round(view.customer_risk, 3),

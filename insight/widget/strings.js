@@ -1,5 +1,6 @@
 /*
- * Shop chat widget: the words of its UI, per language (data-lang). Loaded by widget.js.
+ * Shop chat widget: the words of its UI, per language (data-lang: en, de, zh; every language
+ * has every key of en). Loaded by widget.js.
  */
 (function (parts) {
   "use strict";
@@ -54,6 +55,31 @@
       newMessages: "{n} neue Nachrichten",
       welcome: "Hallo! Fragen Sie mich zu Bestellungen, Lieferungen, Rücksendungen und mehr.",
       image: "Bild vom Assistenten",
+    },
+    zh: {
+      title: "在线客服",
+      open: "打开客服聊天",
+      close: "关闭客服聊天",
+      inputLabel: "您的消息",
+      placeholder: "请输入您的问题…",
+      send: "发送",
+      online: "在线",
+      connecting: "正在连接…",
+      offline: "网络连接中断，正在重连…恢复后会自动发送您的消息。",
+      typing: "客服助手正在输入…",
+      pending: "尚未发送：等待网络恢复",
+      you: "我",
+      assistant: "智能客服",
+      agentLabel: "人工客服",
+      agentJoined: "人工客服 {agent} 已接入，将为您服务。",
+      agentLeft: "{agent} 已离开对话，接下来由智能客服继续为您服务。",
+      talkingTo: "人工客服 {agent} 正在为您服务",
+      rateGroup: "请为本次服务评分（1 到 5 星）",
+      star: "{n} 星（满分 5 星）",
+      rated: "评分 {n} 星（满分 5 星）",
+      newMessages: "{n} 条新消息",
+      welcome: "亲，您好！订单、物流、退换货等问题都可以问我哦～",
+      image: "客服发送的图片",
     },
   };
 

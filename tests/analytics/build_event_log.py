@@ -19,6 +19,9 @@ Conversations (UTC):
 * ``c6`` 2026-11-11, rest, customer 2: tracks an order (previous week).
 * ``c7`` 2026-11-12, rest, guest: parcel late complaint (previous week).
 * ``c8``: only a session start, never a user message (not a conversation).
+* ``c9`` 2026-11-23, socketio, guest: Chinese order tracking; the ``language`` slot says ``zh``.
+* ``c10`` 2026-11-23, rest, guest: Chinese returns question, no ``language`` slot event (the
+  language comes from the text).
 """
 
 from __future__ import annotations
@@ -357,13 +360,59 @@ def build() -> list[dict[str, Any]]:
 
     c = Conv("c8", ts(21, 7))
     c.start(None)
+
+    # --- Chinese shoppers, after the test week (the week's figures stay as they were) ---
+    c = Conv("c9", ts(23, 8))
+    c.start(None)
+    c.user(
+        "亲，我的快递到哪了？一直没收到",
+        "track_order",
+        0.93,
+        (0.55, 0.4, 0.05),
+        [demand("delivery", 0.8)],
+        channel="socketio",
+    )
+    c.act("action_extract_slots")
+    c.slot("handoff_event", None)
+    c.slot("language", "zh")
+    c.act("utter_ask_order_id")
+    c.bot("亲，请提供一下您的订单号哦～")
+    c.act("action_listen")
+    c.user("1003", "inform", 0.88, (0.1, 0.8, 0.1), channel="socketio")
+    c.act("action_extract_slots")
+    c.slot("handoff_event", None)
+    c.act("action_check_order_status")
+    c.bot("亲，您的订单 1003 正在配送中，预计 11 月 25 日送达。")
+    c.act("action_listen")
+    c.user("好的，谢谢！", "thank_you", 0.97, (0.02, 0.08, 0.9), channel="socketio")
+    c.act("action_extract_slots")
+    c.slot("handoff_event", None)
+    c.act("utter_welcome")
+    c.bot("不客气，祝您购物愉快！")
+    c.act("action_listen")
+
+    c = Conv("c10", ts(23, 9))
+    c.start(None)
+    c.user(
+        "请问怎么退货？",
+        "check_refund_policy",
+        0.9,
+        (0.1, 0.8, 0.1),
+        [demand("returns_refunds", 0.8)],
+    )
+    c.act("action_extract_slots")
+    c.slot("handoff_event", None)
+    c.act("action_answer_question")
+    c.bot("You can return items within 30 days.")
+    c.slot("faq_answer_id", "12")
+    c.act("action_listen")
     return log
 
 
 def main() -> None:
     """Write the fixture file."""
     PATH.parent.mkdir(parents=True, exist_ok=True)
-    PATH.write_text(json.dumps(build(), indent=1) + "\n")
+    PATH.write_text(json.dumps(build(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {PATH}")
 
 

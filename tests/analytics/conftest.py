@@ -29,7 +29,7 @@ SPEND = {1: Decimal("800.00"), 2: Decimal("50.00"), 3: Decimal("120.00")}
 
 def load_log() -> list[dict[str, Any]]:
     """The fixed event log: ``{"sender_id", **event.as_dict()}`` dicts."""
-    return json.loads(EVENT_LOG.read_text())
+    return json.loads(EVENT_LOG.read_text(encoding="utf-8"))
 
 
 def log_events() -> list[RawEvent]:

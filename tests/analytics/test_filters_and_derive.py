@@ -19,11 +19,13 @@ def test_parse_filters() -> None:
             "intent": "complaint",
             "category": "Home & Garden",
             "segment": "2",
+            "language": "ZH",
         }
     )
     assert filters == Filters(
-        date(2026, 11, 16), date(2026, 11, 22), "rest", "complaint", "Home & Garden", 2
+        date(2026, 11, 16), date(2026, 11, 22), "rest", "complaint", "Home & Garden", 2, "zh"
     )
+    assert filters.as_dict()["language"] == "zh"
     assert filters.start == datetime(2026, 11, 16)
     assert filters.end == datetime(2026, 11, 23)
     assert filters.as_dict()["to"] == "2026-11-22"
@@ -40,6 +42,8 @@ def test_parse_filters() -> None:
         ({"segment": "1.5"}, "segment", "integer"),
         ({"intent": "x" * 101}, "intent", "at most"),
         ({"channel": "a;drop"}, "channel", "letters"),
+        ({"language": "fr"}, "language", "one of en, zh"),
+        ({"language": "zh-CN"}, "language", "one of en, zh"),
         ({"since": "2026-11-16"}, "since", "unknown parameter"),
     ],
 )

@@ -49,7 +49,8 @@ def test_overview(folded: sessionmaker) -> None:
         ("2026-11-20", 1, 1),
     ]
     everything = run(folded, "overview", Filters())["summary"]
-    assert (everything["conversations"], everything["messages"]) == (7, 14)
+    # c6, c7 the week before (1 message each), c9 (3) and c10 (1) after the week.
+    assert (everything["conversations"], everything["messages"]) == (9, 18)
 
 
 def test_containment_and_escalation_by_reason(folded: sessionmaker) -> None:
@@ -228,12 +229,55 @@ def test_filters_select_conversations(folded: sessionmaker) -> None:
     def ids(filters: Filters) -> list[str]:
         return run(folded, "overview", filters)["summary"]["conversation_ids"]
 
-    assert ids(Filters(channel="socketio")) == ["c3"]
+    assert ids(Filters(channel="socketio")) == ["c3", "c9"]
     assert ids(Filters(intent="complaint")) == ["c7", "c1", "c4"]
     assert ids(Filters(category="shoes")) == ["c1", "c2", "c4"]
     assert ids(Filters(category="Clothing")) == ["c5"]
     assert ids(WEEK.with_dates(date(2026, 11, 17), date(2026, 11, 18))) == ["c2", "c3"]
-    assert ids(Filters(since=date(2026, 11, 21))) == []
+    assert ids(Filters(since=date(2026, 11, 21))) == ["c9", "c10"]
+    # c9 by its language slot, c10 by its text; every other conversation is in English.
+    assert ids(Filters(language="zh")) == ["c9", "c10"]
+    assert ids(Filters(language="en")) == ["c6", "c7", "c1", "c2", "c3", "c4", "c5"]
+    assert ids(Filters(language="zh", channel="socketio")) == ["c9"]
+    assert ids(Filters(since=WEEK.since, until=WEEK.until, language="zh")) == []
+
+
+def test_conversations_by_language(folded: sessionmaker) -> None:
+    result = run(folded, "languages", Filters())
+    assert result["summary"] == {
+        "conversations": 9,
+        "languages": 2,
+        "conversation_ids": ["c6", "c7", "c1", "c2", "c3", "c4", "c5", "c9", "c10"],
+    }
+    en, zh = result["rows"]
+    # English: c1..c7, 14 user messages, c1 and c4 handed over; sentiment: the week's -1.60
+    # plus c6 0.00 and c7 0.05 - 0.85 = -0.80, so -2.40 over 14.
+    assert (en["language"], en["label"], en["conversations"], en["messages"]) == (
+        "en",
+        "English",
+        7,
+        14,
+    )
+    assert (en["share"], en["escalated"], en["escalation_rate"]) == (0.7778, 2, 0.2857)
+    assert en["mean_sentiment"] == pytest.approx(-2.4 / 14, abs=1e-4)
+    # Chinese: c9 (3 messages: -0.50, 0.00, +0.88) and c10 (1 message: 0.00), no hand-over.
+    assert (zh["language"], zh["label"], zh["conversations"], zh["messages"]) == (
+        "zh",
+        "中文",
+        2,
+        4,
+    )
+    assert (zh["share"], zh["escalated"], zh["escalation_rate"]) == (0.2222, 0, 0.0)
+    assert zh["mean_sentiment"] == pytest.approx(0.38 / 4, abs=1e-4)
+    assert zh["conversation_ids"] == ["c9", "c10"]
+    # The test week has no Chinese conversation: its row is still there, empty.
+    week = run(folded, "languages")
+    assert [(r["language"], r["conversations"]) for r in week["rows"]] == [("en", 5), ("zh", 0)]
+    assert week["rows"][1]["share"] == 0.0
+    assert week["rows"][1]["mean_sentiment"] is None
+    assert week["summary"]["languages"] == 1
+    only_zh = run(folded, "languages", Filters(language="zh"))
+    assert [r["conversations"] for r in only_zh["rows"]] == [0, 2]
 
 
 def test_durations_percentiles() -> None:

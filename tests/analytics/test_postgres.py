@@ -34,8 +34,8 @@ def test_fold_and_measures_on_postgres(postgres_url: str, folded: sessionmaker) 
             fill_shop(session)
         first = fold(factory, log_events(), "fixture")
         again = fold(factory, log_events(), "fixture")
-        # c1..c8 got events (c8 has no user message, so 7 conversations); a replay adds none.
-        assert (first.senders, first.conversations) == (8, 7)
+        # c1..c10 got events (c8 has no user message, so 9 conversations); a replay adds none.
+        assert (first.senders, first.conversations) == (10, 9)
         assert (again.senders, again.conversations) == (0, 0)
         assert snapshot(factory) == snapshot(folded)
         week = Filters(since=date(2026, 11, 16), until=date(2026, 11, 22))

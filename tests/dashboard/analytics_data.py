@@ -78,6 +78,6 @@ def fold_known_data(factory: sessionmaker[Session]) -> int:
     from insight.analytics.events import normalise
     from insight.analytics.fold import fold
 
-    payloads = json.loads(EVENT_LOG.read_text()) + hostile_conversation()
+    payloads = json.loads(EVENT_LOG.read_text(encoding="utf-8")) + hostile_conversation()
     result = fold(factory, [normalise(p) for p in payloads], "dashboard-test")
     return result.conversations

@@ -22,6 +22,7 @@ SCRIPTS = sorted(path.name for path in STATIC.glob("*.js"))
 MEASURES = (
     "recommendations",
     "overview",
+    "languages",
     "containment",
     "sentiment",
     "sentiment-shift",
@@ -78,8 +79,11 @@ async def test_a_supervisor_gets_the_page_with_every_measure(
     html = await response.text()
     sections = set(re.findall(r'data-measure="([^"]+)"', html))
     assert sections == set(MEASURES)
-    for name in ("from", "to", "channel", "intent", "category", "segment"):
+    for name in ("from", "to", "channel", "intent", "category", "segment", "language"):
         assert f'name="{name}"' in html
+    # The language filter offers every language the shop serves, named in that language.
+    assert '<option value="en" lang="en">English</option>' in html
+    assert '<option value="zh" lang="zh-CN">中文</option>' in html
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe" not in policy
     assert response.headers["Cache-Control"] == "no-store"
@@ -112,3 +116,38 @@ async def test_chart_js_is_served_from_node_modules(
     assert body == (CHART_JS_DIST / "chart.umd.min.js").read_bytes()
     assert (await client.get("/dashboard/vendor/package.json")).status == 404
     assert (await client.get("/dashboard/vendor/..%2Fpackage.json")).status == 404
+
+
+async def test_the_language_filter_and_conversations_by_language(
+    aiohttp_client: Any, settings: Settings, session_factory: Any
+) -> None:
+    from tests.dashboard.analytics_data import fold_known_data
+
+    # The event log's c1-c7 (English), c9 and c10 (Chinese) and the hostile one (English).
+    assert fold_known_data(session_factory) == 10
+    client = await aiohttp_client(create_app(settings))
+    await sign_in(client, SUPERVISOR)
+    chinese = await (await client.get("/dashboard/api/overview?language=zh")).json()
+    assert chinese["summary"]["conversation_ids"] == ["c9", "c10"]
+    both = await (await client.get("/dashboard/api/overview?language=zh&channel=socketio")).json()
+    assert both["summary"]["conversation_ids"] == ["c9"]
+    by_language = await (await client.get("/dashboard/api/languages")).json()
+    assert [(r["language"], r["label"], r["conversations"]) for r in by_language["rows"]] == [
+        ("en", "English", 8),
+        ("zh", "中文", 2),
+    ]
+    assert by_language["rows"][1]["conversation_ids"] == ["c9", "c10"]
+    drilled = await (
+        await client.get("/dashboard/api/conversations?measure=languages&row=1&language=zh")
+    ).json()
+    assert [(r["conversation_id"], r["language"]) for r in drilled["rows"]] == [
+        ("c10", "zh"),
+        ("c9", "zh"),
+    ]
+    refused = await client.get("/dashboard/api/languages?language=de")
+    assert refused.status == 400
+    assert (await refused.json())["param"] == "language"
+    # The page keeps the language filter in the URL like the others and draws the figure.
+    api_js = (STATIC / "api.js").read_text()
+    assert '"segment", "language"]' in api_js
+    assert 'id: "m-languages", measure: "languages"' in (STATIC / "sections.js").read_text()

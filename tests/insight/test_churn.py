@@ -77,10 +77,28 @@ def test_the_issue_example_hands_over_with_reasons() -> None:
         ("switching to amazon", "threat_to_leave"),
         ("how many times do I have to ask", "repeated_contact"),
         ("still no refund", "repeated_contact"),
+        ("我再也不在你们家买了", "threat_to_leave"),
+        ("帮我把账号注销掉", "threat_to_leave"),
+        ("以后去京东买", "threat_to_leave"),
+        ("我要打12315投诉你们", "dispute"),
+        ("我要申请信用卡拒付", "dispute"),
+        ("这是我第三次问了", "repeated_contact"),
+        ("客服一直没人回", "repeated_contact"),
+        ("等了两个星期了", "repeated_contact"),
     ],
 )
 def test_phrase_patterns(text: str, signal: str) -> None:
     assert signal in [s for s, _ in phrase_signals(text)]
+
+
+@pytest.mark.parametrize("text", ["我的快递到哪了", "怎么退货", "这件衣服有M码吗", "谢谢，再见"])
+def test_ordinary_chinese_messages_fire_no_phrase(text: str) -> None:
+    assert phrase_signals(text) == []
+
+
+def test_angry_chinese_shopper_who_threatens_to_leave_is_handed_over() -> None:
+    text = "什么垃圾服务！快递一个星期都没到，客服也不回，再也不在你们家买了！"
+    assert assess([neg(text, "complaint")], None, CONFIG).trigger == "churn_risk"
 
 
 def test_hard_negatives_stay_below_the_threshold() -> None:

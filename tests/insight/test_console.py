@@ -311,3 +311,52 @@ async def test_console_page_escapes_and_serves_its_script(
     script = await client.get("/console/static/console.js")
     assert script.status == 200
     assert "innerHTML" not in await script.text()
+
+
+async def test_queue_and_detail_show_the_conversations_language(
+    aiohttp_client: Any, settings: Settings, session_factory: Any
+) -> None:
+    from insight.analytics.events import normalise
+    from insight.analytics.fold import fold
+    from knowledge.graph import TurnInput, record_turn
+
+    chinese = "亲，我买的鞋子尺码不对，想换一双大一码的，可以吗？" * 3
+    with session_factory() as session, session.begin():
+        for turn, text in enumerate([chinese, "1003"], start=1):
+            record_turn(session, TurnInput(sender_id="zh-shopper", text=text, rasa_timestamp=turn))
+        record_turn(session, TurnInput(sender_id="en-shopper", text="where is my parcel please"))
+        record_turn(session, TurnInput(sender_id="slot-shopper", text="hello there"))
+    # The analytics (the language slot) outrank the texts: this English-looking one is Chinese.
+    fold(
+        session_factory,
+        [
+            normalise({"sender_id": "slot-shopper", **event})
+            for event in (
+                {"event": "user", "timestamp": 10.0, "text": "hello there", "parse_data": {}},
+                {"event": "slot", "timestamp": 11.0, "name": "language", "value": "zh"},
+            )
+        ],
+        "test",
+    )
+    ids = {
+        sender: open_one(session_factory, sender, priority=priority)
+        for sender, priority in (("zh-shopper", 4), ("en-shopper", 3), ("slot-shopper", 2))
+    }
+    client = await new_client(aiohttp_client, settings)
+    await login(client, "alex")
+    queue = await (await client.get("/console/api/queue")).json()
+    assert [(i["sender_id"], i["language"]) for i in queue["items"]] == [
+        ("zh-shopper", "zh"),
+        ("en-shopper", "en"),
+        ("slot-shopper", "zh"),
+    ]
+    ws = await client.ws_connect("/console/ws")
+    pushed = json.loads((await ws.receive(timeout=5)).data)
+    assert [i["language"] for i in pushed["items"]] == ["zh", "en", "zh"]
+    await ws.close()
+    detail = await (await client.get(f"/console/api/escalations/{ids['zh-shopper']}")).json()
+    assert detail["escalation"]["language"] == "zh"
+    # The whole Chinese text arrives, not cut anywhere (no byte-based truncation).
+    assert [e["text"] for e in detail["transcript"] if e["kind"] == "user"] == [chinese, "1003"]
+    english = await (await client.get(f"/console/api/escalations/{ids['en-shopper']}")).json()
+    assert english["escalation"]["language"] == "en"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from insight.app import create_app
+from knowledge.graph import TurnInput, record_turn
 from knowledge.settings import Settings
 from tests.insight.test_console import FakeRasa, open_one
 from tests.insight.widget_support import launch_chromium
@@ -22,6 +23,7 @@ playwright_api = pytest.importorskip("playwright.async_api")
 
 PASSWORD = "correct horse battery"
 XSS = "<img src=x onerror=alert(1)>"
+CHINESE = "亲，我上周买的鞋子到现在还没发货，能帮我查一下吗？"
 
 
 async def test_console_live_queue_claim_and_reply(
@@ -60,13 +62,21 @@ async def test_console_live_queue_claim_and_reply(
             await page.wait_for_selector("#live.ok", timeout=10_000)
             assert await page.locator("#queue tbody tr").count() == 0
 
-            # An escalation opened elsewhere (the action server) appears without a reload.
+            # An escalation opened elsewhere (the action server) appears without a reload,
+            # with the language of the shopper's messages as a badge.
+            with session_factory() as session, session.begin():
+                record_turn(session, TurnInput(sender_id="browser-shopper", text=CHINESE))
             open_one(session_factory, "browser-shopper", reason=f"Churn {XSS}")
             row = page.locator("#queue tbody tr")
             await row.first.wait_for(timeout=10_000)
             assert XSS in await row.first.inner_text()
+            assert await row.first.locator(".lang").inner_text() == "中文"
             await row.first.click()
             await page.wait_for_selector("#detail:not([hidden])")
+            assert await page.locator("#detail-title .lang").inner_text() == "中文"
+            shopper = page.locator("#transcript li.user .text").first
+            assert await shopper.inner_text() == CHINESE
+            assert await shopper.get_attribute("lang") == "zh-CN"
             await page.click("#claim")
             await page.wait_for_function(
                 "document.querySelector('#detail-title').textContent.includes('claimed by alex')"

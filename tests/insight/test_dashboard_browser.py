@@ -73,6 +73,11 @@ async def check_charts_match_api(page: Any, query: str = "") -> dict[str, Any]:
     assert overview["labels"] == [r["day"] for r in rows]
     assert overview["data"] == [[r["conversations"] for r in rows], [r["messages"] for r in rows]]
 
+    languages = await chart(page, "languages")
+    rows = api["languages"]["rows"]
+    assert languages["labels"] == [r["label"] for r in rows]
+    assert languages["data"] == [[r["conversations"] for r in rows]]
+
     containment = await chart(page, "containment")
     s, rows = api["containment"]["summary"], api["containment"]["rows"]
     assert containment["data"] == [[s["contained"], *[r["conversations"] for r in rows]]]
@@ -125,6 +130,7 @@ async def check_charts_match_api(page: Any, query: str = "") -> dict[str, Any]:
 
 MEASURES_WITH_CHARTS = (
     "overview",
+    "languages",
     "containment",
     "sentiment",
     "sentiment-shift",
@@ -143,7 +149,8 @@ async def test_dashboard_shows_the_api_numbers_drills_down_and_masks(
     aiohttp_server: Any, database_url: str, tmp_path: Path, session_factory: Any
 ) -> None:
     create_accounts(session_factory)
-    assert fold_known_data(session_factory) == 8  # c1-c7 of the log + the hostile one
+    # c1-c7 and the Chinese c9, c10 of the log + the hostile one.
+    assert fold_known_data(session_factory) == 10
     settings = Settings(
         data_dir=tmp_path,
         database_url=database_url,
@@ -181,7 +188,7 @@ async def test_dashboard_shows_the_api_numbers_drills_down_and_masks(
 
             api = await check_charts_match_api(page)
             total = api["overview"]["summary"]["conversations"]
-            assert total == 8  # the event log's 7 conversations + the hostile one
+            assert total == 10  # the event log's 9 conversations + the hostile one
             recommendations = (await page.evaluate(API, "recommendations"))["rows"]
             assert recommendations, "the event log must give at least one recommendation"
             shown = await page.locator("#m-recommendations li").count()
@@ -191,7 +198,7 @@ async def test_dashboard_shows_the_api_numbers_drills_down_and_masks(
 
             # Every table has its CSV export, and the export is CSV of the same rows.
             links = page.locator("main a.csv")
-            assert await links.count() == 14
+            assert await links.count() == 15
             href = await page.get_attribute("#m-intents a.csv", "href")
             csv_text = await page.evaluate("async (u) => (await fetch(u)).text()", href)
             assert csv_text.splitlines()[0].startswith("intent,count")
@@ -204,6 +211,28 @@ async def test_dashboard_shows_the_api_numbers_drills_down_and_masks(
             await page.wait_for_selector(READY)
             filtered = await check_charts_match_api(page, "?channel=socketio")
             assert 0 < filtered["overview"]["summary"]["conversations"] < total
+
+            # The language filter (kept in the URL like the others): the Chinese conversations.
+            await page.goto(f"{base}/dashboard")
+            await page.wait_for_selector(READY)
+            await page.select_option("select[name=language]", "zh")
+            await page.click("#filters button[type=submit]")
+            await page.wait_for_url("**/dashboard?language=zh")
+            await page.wait_for_selector(READY)
+            chinese = await check_charts_match_api(page, "?language=zh")
+            assert chinese["overview"]["summary"]["conversation_ids"] == ["c9", "c10"]
+            assert (await chart(page, "languages"))["data"] == [[0, 2]]
+            assert await page.locator("select[name=language]").input_value() == "zh"
+            await page.locator("#m-languages tbody tr", has_text="中文").click()
+            await page.locator("#drill-list tbody tr", has_text="快递").click()
+            await page.wait_for_selector("#transcript-view:not([hidden]) #transcript li.user")
+            language = page.locator("#transcript-facts dt:text-is('Language') + dd")
+            assert await language.inner_text() == "中文"
+            shopper = await page.locator("#transcript li.user .text").first.inner_text()
+            assert shopper == "亲，我的快递到哪了？一直没收到"
+            await page.click("#drill-close")
+            await page.goto(f"{base}/dashboard?channel=socketio")
+            await page.wait_for_selector(READY)
 
             # Drill down from a chart element: the conversations of the first day's bar.
             day = filtered["overview"]["rows"][0]

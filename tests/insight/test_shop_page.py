@@ -142,3 +142,53 @@ async def test_only_socket_io_files_are_served_from_node_modules(client) -> None
     assert (await client.get("/vendor/package.json")).status == 404
     assert (await client.get("/vendor/..%2Fpackage.json")).status == 404
     assert (await client.get("/widget/../app.py")).status in {403, 404}
+
+
+async def test_lang_zh_shows_the_page_and_the_widget_in_chinese(
+    client, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        name = session.get(Customer, 7).name
+    html = await (await client.get("/?customer=7&lang=zh")).text()
+    assert '<html lang="zh-CN">' in html
+    assert f"当前登录： <strong>{name}</strong>" in html
+    assert "<h1>今日推荐</h1>" in html and "您最近的订单" in html
+    attributes = _widget_attributes(html)
+    assert (attributes["lang"], attributes["title"]) == ("zh", "Northwind Store 在线客服")
+    assert attributes["customer-id"] == "7"
+    # The switch links the same customer's page in every language; Chinese is the current one.
+    assert '<a href="/?customer=7&amp;lang=en" lang="en" hreflang="en">English</a>' in html
+    assert '<span lang="zh-CN" aria-current="true">中文</span>' in html
+    english = await (await client.get("/?customer=7&lang=en")).text()
+    assert '<html lang="en">' in english and "<h1>Today&#39;s picks</h1>" in english
+    assert '<a href="/?customer=7&amp;lang=zh" lang="zh-CN" hreflang="zh-CN">中文</a>' in english
+
+
+@pytest.mark.parametrize(
+    ("query", "lang", "html_lang"),
+    [
+        ("", "en", "en"),
+        ("?lang=zh-CN", "zh", "zh-CN"),
+        ("?lang=ZH", "zh", "zh-CN"),
+        ("?lang=fr", "en", "en"),
+        ("?customer=guest&lang=zh", "zh", "zh-CN"),
+    ],
+)
+async def test_lang_parameter_falls_back_to_english(
+    client, query: str, lang: str, html_lang: str
+) -> None:
+    response = await client.get(f"/{query}")
+    assert response.status == 200
+    html = await response.text()
+    assert f'<html lang="{html_lang}">' in html
+    assert _widget_attributes(html)["lang"] == lang
+
+
+def test_every_page_language_has_every_english_label() -> None:
+    from insight.shop_text import HTML_LANG, LANGUAGE_NAMES, PAGE_TEXT
+    from knowledge.language import SUPPORTED_LANGUAGES
+
+    assert set(PAGE_TEXT) == set(HTML_LANG) == set(LANGUAGE_NAMES) == set(SUPPORTED_LANGUAGES)
+    for language, text in PAGE_TEXT.items():
+        assert set(text) == set(PAGE_TEXT["en"]), language
+        assert all(value for value in text.values()), language

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from knowledge.db import make_engine, make_session_factory
+from knowledge.language import detect_language
 from knowledge.models import Order, OrderStatus
 from knowledge.secret_files import rasa_api_token
 from knowledge.settings import Settings
@@ -34,7 +35,7 @@ from tests.insight.widget_support import (
     PHONE,
     SCREENSHOTS,
 )
-from tests.servers import free_port, is_up
+from tests.servers import free_port, is_up, shared_encoder_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,6 +62,7 @@ class System:
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "SHOP_DATA_DIR": str(data_dir),
+            "SHOP_MULTILINGUAL_ENCODER_DIR": str(shared_encoder_dir()),
             "SHOP_DATABASE_URL": self.database_url,
             "SHOP_TRACKER_DB": str(data_dir / "tracker.db"),
             "SHOP_EVENTS_DB": str(data_dir / "events.db"),
@@ -171,10 +173,20 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+# The widget's labels the tests use, per page language (insight/widget/strings.js).
+LABELS = {
+    "en": {"open": "Open chat", "input": "Your message", "online": "Online"},
+    "zh": {"open": "打开客服聊天", "input": "您的消息", "online": "在线"},
+}
+
+
 class Shopper:
     """A shopper's tab with the widget open; records dialogs and script errors."""
 
-    def __init__(self, browser: Any, url: str, viewport: Dict[str, int]) -> None:
+    def __init__(
+        self, browser: Any, url: str, viewport: Dict[str, int], language: str = "en"
+    ) -> None:
+        self.labels = LABELS[language]
         self.context = browser.new_context(viewport=viewport)
         self.page = self.context.new_page()
         self.dialogs: List[str] = []
@@ -182,7 +194,7 @@ class Shopper:
         self.page.on("dialog", self._dialog)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.goto(url)
-        self.page.get_by_role("button", name="Open chat").click()
+        self.page.get_by_role("button", name=self.labels["open"]).click()
         self.online()
 
     def _dialog(self, dialog: Any) -> None:
@@ -190,10 +202,12 @@ class Shopper:
         dialog.dismiss()
 
     def online(self) -> None:
-        sync_api.expect(self.page.locator(".status")).to_have_text("Online", timeout=REPLY_MS)
+        sync_api.expect(self.page.locator(".status")).to_have_text(
+            self.labels["online"], timeout=REPLY_MS
+        )
 
     def say(self, text: str) -> None:
-        box = self.page.get_by_label("Your message")
+        box = self.page.get_by_label(self.labels["input"])
         box.fill(text)
         box.press("Enter")
 
@@ -247,6 +261,28 @@ def test_order_status_history_and_html_as_text_on_desktop(system: System, browse
         shopper.page.goto(f"{system.insight_url}/?customer={order.customer_id}")  # navigation
         shopper.online()
         assert shopper.page.locator(".log").inner_text() == history
+        assert shopper.dialogs == [] and shopper.errors == []
+    finally:
+        shopper.close()
+
+
+def test_chinese_shopper_chats_in_chinese(system: System, browser: Any) -> None:
+    order = system.shipped_order()
+    url = f"{system.insight_url}/?customer={order.customer_id}&lang=zh"
+    shopper = Shopper(browser, url, DESKTOP, language="zh")
+    try:
+        assert shopper.page.locator("html").get_attribute("lang") == "zh-CN"
+        before = _bot_count(shopper)
+        shopper.say(f"我的订单{order.id}到哪了？")
+        reply = shopper.wait_for_bot(before + 1).splitlines()[-1]
+        assert detect_language(reply) == "zh", reply
+        assert order.tracking_number in reply and "发出" in reply, reply
+        shopper.say("怎么退货")
+        reply = shopper.wait_for_bot(before + 2)
+        assert detect_language(reply.splitlines()[-1]) == "zh", reply
+        assert "退货" in reply, reply
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shopper.page.screenshot(path=str(SCREENSHOTS / "widget-chinese.png"))
         assert shopper.dialogs == [] and shopper.errors == []
     finally:
         shopper.close()

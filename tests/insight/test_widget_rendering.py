@@ -319,3 +319,36 @@ async def test_keyboard_only_use_and_phone_viewport(browser: Any, shop_url: str)
     await playwright_api.expect(launcher).to_be_focused()
     assert await page.locator(".log").get_attribute("aria-live") == "polite"
     assert await page.evaluate("() => window.ShopChat.config.lang") == "en"
+
+
+async def test_lang_zh_page_shows_the_widget_in_chinese_and_sends_the_language(
+    browser: Any, shop_url: str, fake_rasa: FakeRasa
+) -> None:
+    from insight.shop_text import page_text
+
+    page = await browser.new_page()
+    widget = Widget(page)
+    await page.goto(f"{shop_url}?lang=zh")
+    expect = playwright_api.expect
+    assert await page.evaluate("() => document.documentElement.lang") == "zh-CN"
+    await expect(page.locator("h1")).to_have_text(page_text("zh")["picks"])
+    launcher = page.get_by_role("button", name="打开客服聊天")
+    await launcher.click()
+    await expect(page.locator(".status")).to_have_text("在线")
+    assert await page.evaluate("() => window.ShopChat.config.lang") == "zh"
+    await expect(page.get_by_role("dialog")).to_have_accessible_name("Northwind Store 在线客服")
+    # The widget's own words are the zh ones of strings.js, from the welcome line to the button.
+    await expect(page.locator(".msg--bot .bubble").first).to_have_text(
+        "亲，您好！订单、物流、退换货等问题都可以问我哦～"
+    )
+    message = page.get_by_label("您的消息")
+    assert await message.get_attribute("placeholder") == "请输入您的问题…"
+    await expect(page.get_by_role("button", name="发送")).to_be_visible()
+    await message.fill("我的快递到哪了")
+    await message.press("Enter")
+    await widget.expect_bot("You said: 我的快递到哪了")
+    received = await fake_rasa.wait_for_message(1)
+    assert received.message == "我的快递到哪了"
+    assert received.metadata["language"] == "zh"
+    await expect(page.locator(".msg--user .visually-hidden").last).to_have_text("我: ")
+    assert widget.errors == [] and widget.dialogs == []

@@ -5,6 +5,11 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const me = document.body.dataset.agent;
   const PRIORITY = { 1: "low", 2: "normal", 3: "high", 4: "urgent" };
+  // The conversation's language as its badge shows it (code, name in that language, lang tag).
+  const LANGUAGES = {
+    en: { code: "EN", name: "English", tag: "en" },
+    zh: { code: "中文", name: "Chinese (中文)", tag: "zh-CN" },
+  };
   let openId = document.body.dataset.openId ? Number(document.body.dataset.openId) : null;
   let queue = [];
   let lastQueueJson = "";
@@ -14,6 +19,14 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     if (cls) node.className = cls;
     return node;
+  }
+
+  function languageBadge(code) {
+    const known = LANGUAGES[code] || LANGUAGES.en;
+    const badge = el("span", known.code, "lang lang-" + (LANGUAGES[code] ? code : "en"));
+    badge.title = "Shopper writes in " + known.name;
+    badge.setAttribute("aria-label", "Language: " + known.name);
+    return badge;
   }
 
   function waited(seconds) {
@@ -32,11 +45,13 @@
       row.append(
         el("td", PRIORITY[item.priority] || item.priority),
         el("td", item.customer_name || item.sender_id),
+        el("td"),
         el("td", item.reason),
         el("td", item.churn_risk.toFixed(2)),
         el("td", waited(item.waiting_s), "waiting"),
         el("td", item.status + (item.claimed_by ? " by " + item.claimed_by : "")),
       );
+      row.children[2].append(languageBadge(item.language));
       row.addEventListener("click", () => openEscalation(item.id));
       row.addEventListener("keydown", (e) => { if (e.key === "Enter") openEscalation(item.id); });
       body.append(row);
@@ -99,9 +114,13 @@
   function renderDetail(data) {
     const e = data.escalation;
     document.getElementById("detail").hidden = false;
-    document.getElementById("detail-title").textContent =
+    const title = document.getElementById("detail-title");
+    title.textContent =
       "#" + e.id + " · " + (e.customer_name || "guest") + " · " + e.status +
-      (e.claimed_by ? " by " + e.claimed_by : "");
+      (e.claimed_by ? " by " + e.claimed_by : "") + " ";
+    title.append(languageBadge(e.language));
+    // Shopper lines are in the conversation's language (fonts, line breaking, screen readers).
+    const lang = (LANGUAGES[e.language] || LANGUAGES.en).tag;
     document.getElementById("detail-reason").textContent =
       e.reason + " (trigger: " + e.trigger + ", priority " + (PRIORITY[e.priority] || e.priority) + ")";
     document.getElementById("claim").disabled = e.status !== "open";
@@ -114,7 +133,9 @@
     for (const entry of data.transcript) {
       const item = el("li", null, entry.kind);
       item.append(el("span", entry.kind === "agent" ? (entry.author || "agent") : "shopper", "who"));
-      item.append(el("span", entry.text, "text"));
+      const text = el("span", entry.text, "text");
+      if (entry.kind === "user") text.lang = lang;
+      item.append(text);
       if (entry.kind === "user") {
         const meta = [];
         if (entry.intent) meta.push("intent " + entry.intent);

@@ -1,7 +1,7 @@
 // Client of the analytics JSON API (/dashboard/api/..., described in insight/analytics/).
 
 export const API = "/dashboard/api";
-export const FILTER_KEYS = ["from", "to", "channel", "intent", "category", "segment"];
+export const FILTER_KEYS = ["from", "to", "channel", "intent", "category", "segment", "language"];
 
 /** An error the API answered with (its message is shown to the supervisor as text). */
 export class ApiError extends Error {

@@ -40,6 +40,7 @@ async function loadFilterOptions(filters) {
   fill("intent", options.intents.map((i) => [i, i]));
   fill("category", options.categories.map((c) => [c, c]));
   fill("segment", options.segments.map((s) => [String(s.segment), `${s.segment}: ${s.label}`]));
+  // The language select keeps its fixed options (the languages the shop serves: English, 中文).
   form.elements.from.placeholder = options.first_day || "";
   form.elements.to.placeholder = options.last_day || "";
   for (const key of FILTER_KEYS) form.elements[key].value = filters[key] || "";

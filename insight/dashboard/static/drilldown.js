@@ -16,6 +16,7 @@ const CONVERSATION_COLUMNS = [
   { key: "started_at", label: "Started", format: fmt.time },
   { key: "customer_id", label: "Customer", format: (v) => (v === null ? "guest" : `#${v}`) },
   { key: "channel", label: "Channel" },
+  { key: "language", label: "Lang.", format: languageName },
   { key: "messages", label: "Msgs", num: true },
   {
     key: "escalated",
@@ -127,11 +128,17 @@ export class DrillDown {
   }
 }
 
+/** How the dashboard names a conversation's language (as the language filter does). */
+function languageName(code) {
+  return { en: "English", zh: "中文" }[code] || code || "–";
+}
+
 function renderFacts(c) {
   const facts = [
     ["Customer", c.customer_id === null ? "guest" : `#${c.customer_id}`],
     ["Segment", c.segment === null ? "–" : String(c.segment)],
     ["Channel", c.channel || "–"],
+    ["Language", languageName(c.language)],
     ["Time", `${fmt.time(c.started_at)} – ${fmt.time(c.ended_at)}`],
     ["Hand-over", c.escalated ? c.escalation_reason || "yes" : "no"],
     ["CSAT", c.csat === null ? "–" : `${c.csat} / 5`],

@@ -59,6 +59,34 @@ function overview(node, data, drill) {
   ], rows, { onRow: rowDrill(drill, (r) => `Conversations on ${r.day}`, data) }));
 }
 
+// Bar colour per language (the order of the API's rows: English, Chinese, then any other).
+const LANGUAGE_COLORS = { en: COLORS.blue, zh: COLORS.orange };
+
+function languages(node, data, drill) {
+  const { summary, canvas, table: target } = parts(node);
+  const rows = data.rows;
+  const title = (r) => `Conversations in ${r.label}`;
+  replace(summary, rows.map((r) => `${r.label} ${fmt.int(r.conversations)} (${fmt.pct(r.share)})`)
+    .join(" · ") + ` of ${fmt.int(data.summary.conversations)} conversations.`);
+  drawChart(canvas, {
+    type: "doughnut",
+    labels: rows.map((r) => r.label),
+    datasets: [{
+      data: rows.map((r) => r.conversations),
+      backgroundColor: rows.map((r, i) => LANGUAGE_COLORS[r.language] || COLORS.series[i + 2]),
+    }],
+    options: { plugins: { legend: { position: "bottom" } } },
+  }, (i) => pick(drill, data, title(rows[i]), rows[i]));
+  replace(target, table([
+    { key: "label", label: "Language" },
+    { key: "conversations", label: "Conversations", num: true, format: fmt.int },
+    { key: "share", label: "Share", num: true, format: fmt.pct },
+    { key: "messages", label: "Messages", num: true, format: fmt.int },
+    { key: "escalation_rate", label: "Handed over", num: true, format: fmt.pct },
+    { key: "mean_sentiment", label: "Sentiment", ...sentimentCell },
+  ], rows, { onRow: rowDrill(drill, title, data) }));
+}
+
 function containment(node, data, drill) {
   const { summary, canvas, table: target } = parts(node);
   const s = data.summary;
@@ -367,6 +395,7 @@ function segments(node, data, drill) {
 export const SECTIONS = [
   { id: "m-recommendations", measure: "recommendations", render: recommendations },
   { id: "m-overview", measure: "overview", render: overview },
+  { id: "m-languages", measure: "languages", render: languages },
   { id: "m-containment", measure: "containment", render: containment },
   { id: "m-sentiment", measure: "sentiment", render: sentiment },
   { id: "m-sentiment-shift", measure: "sentiment-shift", render: sentimentShift },
