@@ -46,6 +46,13 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def shared_encoder_dir() -> Path:
+    """The multilingual encoder directory of this checkout's own settings."""
+    from nlu.multilingual.convert import default_output_dir
+
+    return default_output_dir()
+
+
 def service_env(data_dir: Path, host: str = "127.0.0.1", **overrides: str) -> Dict[str, str]:
     """Environment for the project's servers on their own data dir, SQLite files and free ports.
 
@@ -66,6 +73,9 @@ def service_env(data_dir: Path, host: str = "127.0.0.1", **overrides: str) -> Di
         "SHOP_RASA_PORT": str(free_port()),
         "SHOP_ACTION_PORT": str(free_port()),
         "SHOP_INSIGHT_PORT": str(free_port()),
+        # The converted multilingual encoder of the developer's data dir (made by `make train`),
+        # not a fresh ~0.5 GB conversion in every temporary data dir.
+        "SHOP_MULTILINGUAL_ENCODER_DIR": str(shared_encoder_dir()),
         **overrides,
     }
     env["SHOP_ACTION_SERVER_URL"] = f"http://{host}:{env['SHOP_ACTION_PORT']}/webhook"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.servers import free_port, shared_encoder_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_S = 300
@@ -39,6 +39,7 @@ def test_launcher_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         **os.environ,
         **{k: str(v) for k, v in ports.items()},
         "SHOP_DATA_DIR": str(tmp_path),
+        "SHOP_MULTILINGUAL_ENCODER_DIR": str(shared_encoder_dir()),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }

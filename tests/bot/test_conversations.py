@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.settings import Settings
+from tests.servers import shared_encoder_dir
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def _rasa(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "SHOP_DATA_DIR": str(tmp_path),
+        "SHOP_MULTILINGUAL_ENCODER_DIR": str(shared_encoder_dir()),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Dict, Iterator, List
 
@@ -21,6 +22,7 @@ from sqlalchemy import select
 
 from knowledge.db import make_engine, make_session_factory
 from knowledge.identity_token import sign_customer_id
+from knowledge.language import detect_language
 from knowledge.models import Order, OrderStatus
 from knowledge.settings import Settings
 from tests.bot.test_conversations import latest_model
@@ -186,3 +188,53 @@ def test_guest_is_asked_for_the_email_before_anything_is_shown(bot: Bot) -> None
     order = _orders(bot.database_url)["shipped"]
     reply = bot.say("e2e-guest", f"where is my order {order.id}?")
     assert "email" in reply and order.tracking_number not in reply, reply
+
+
+# --- Chinese shoppers (the bilingual bot on multilingual-e5-small) ---
+
+
+def test_chinese_shopper_hears_the_true_status_in_chinese(bot: Bot) -> None:
+    order = _orders(bot.database_url)["shipped"]
+    reply = bot.say("e2e-zh-shipped", f"我的订单{order.id}到哪了？", order.customer_id)
+    assert detect_language(reply) == "zh", reply
+    assert "发出" in reply and str(order.id) in reply, reply
+    assert order.tracking_number in reply and order.carrier in reply, reply
+    assert f"{order.eta.year}年{order.eta.month}月{order.eta.day}日" in reply, reply
+
+
+def test_chinese_returns_question_gets_the_returns_answer_in_chinese(bot: Bot) -> None:
+    reply = bot.say("e2e-zh-returns", "怎么退货")
+    assert detect_language(reply) == "zh", reply
+    assert "退货" in reply and "天" in reply, reply
+
+
+def test_language_is_kept_for_replies_without_words(bot: Bot) -> None:
+    order = _orders(bot.database_url)["shipped"]
+    first = bot.say("e2e-zh-form", "我想查一下订单", order.customer_id)
+    assert detect_language(first) == "zh" and "订单" in first, first
+    second = bot.say("e2e-zh-form", str(order.id), order.customer_id)
+    assert detect_language(second) == "zh" and order.tracking_number in second, second
+
+
+def test_angry_chinese_shopper_is_escalated_with_sentiment_shown(bot: Bot) -> None:
+    from insight.console.profile import escalation_payload
+    from knowledge.models import Conversation, Escalation
+
+    order = _orders(bot.database_url)["shipped"]
+    text = "你们这是什么垃圾服务！快递一个星期都没到，客服也不回，我要投诉，再也不在你们家买了！"
+    reply = bot.say("e2e-zh-angry", text, order.customer_id)
+    assert detect_language(reply) == "zh" and "客服" in reply, reply
+    engine = make_engine(bot.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            escalation = session.execute(
+                select(Escalation)
+                .join(Conversation, Escalation.conversation_id == Conversation.id)
+                .where(Conversation.sender_id == "e2e-zh-angry")
+            ).scalar_one()
+            payload = escalation_payload(session, escalation.id, datetime.utcnow())
+    finally:
+        engine.dispose()
+    assert payload["escalation"]["language"] == "zh"
+    angry_turn = next(e for e in payload["transcript"] if e["text"] == text)
+    assert angry_turn["sentiment"] == "negative", angry_turn

@@ -28,6 +28,7 @@ from typing import Dict, List, Set
 
 from scale.processes import Running, start_all
 from scale.profile import ServiceSpec, prepare, scale_environment, scale_services
+from tests.servers import shared_encoder_dir
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +242,7 @@ def scale_settings_env(data_dir: Path, overrides: Dict[str, str]) -> Dict[str, s
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "SHOP_DATA_DIR": str(data_dir),
+            "SHOP_MULTILINGUAL_ENCODER_DIR": str(shared_encoder_dir()),
             "SHOP_SEED_CUSTOMERS": "40",
             "SHOP_SEED_PRODUCTS": "20",
             "SHOP_IDENTITY_SECRET": IDENTITY_SECRET,
