@@ -37,34 +37,28 @@ FAQ_INTENTS = [
 ]
 
 
-@pytest.fixture()
-def fake_answers(monkeypatch: pytest.MonkeyPatch) -> AnswerIndex:
-    """A small fake-embedded answer index behind deps.answer_index, with fixed thresholds."""
+def _serve_fake_index(monkeypatch: pytest.MonkeyPatch, templates: list) -> AnswerIndex:
+    """``templates`` fake-embedded behind deps.answer_index, with fixed thresholds."""
     monkeypatch.setenv("SHOP_ANSWER_THRESHOLD", "0.5")
     monkeypatch.setenv("SHOP_ANSWER_MARGIN", "0.03")
     monkeypatch.setenv("SHOP_RETURN_WINDOW_DAYS", "30")
     get_settings.cache_clear()
     embed = FakeEncoder()
-    answers = AnswerIndex(
-        build_index(SMALL_TEMPLATES, embed, dimension=FAKE_DIM), SMALL_TEMPLATES, embed
-    )
+    answers = AnswerIndex(build_index(templates, embed, dimension=FAKE_DIM), templates, embed)
     _provide(monkeypatch, lambda: answers)
     return answers
+
+
+@pytest.fixture()
+def fake_answers(monkeypatch: pytest.MonkeyPatch) -> AnswerIndex:
+    """A small fake-embedded answer index behind deps.answer_index, with fixed thresholds."""
+    return _serve_fake_index(monkeypatch, list(SMALL_TEMPLATES))
 
 
 @pytest.fixture()
 def bilingual_answers(monkeypatch: pytest.MonkeyPatch) -> AnswerIndex:
     """Templates with Chinese questions and answers (and one without) behind deps."""
-    monkeypatch.setenv("SHOP_ANSWER_THRESHOLD", "0.5")
-    monkeypatch.setenv("SHOP_ANSWER_MARGIN", "0.03")
-    monkeypatch.setenv("SHOP_RETURN_WINDOW_DAYS", "30")
-    get_settings.cache_clear()
-    embed = FakeEncoder()
-    answers = AnswerIndex(
-        build_index(BILINGUAL_TEMPLATES, embed, dimension=FAKE_DIM), BILINGUAL_TEMPLATES, embed
-    )
-    _provide(monkeypatch, lambda: answers)
-    return answers
+    return _serve_fake_index(monkeypatch, list(BILINGUAL_TEMPLATES))
 
 
 def _provide(monkeypatch: pytest.MonkeyPatch, provider) -> None:
