@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
+from benchmarks.bench_encoders import rss_bytes
 from benchmarks.bench_nlu import (
     bare_encoder_latency,
     bot_training_pairs,
@@ -129,12 +130,6 @@ def train(
     start = time.perf_counter()
     model = train_nlu(str(config), str(nlu_file), str(work / "models"), fixed_model_name=name)
     return Path(str(model)), time.perf_counter() - start
-
-
-def rss_bytes() -> int:
-    """Resident set size of this process (Linux /proc)."""
-    with open("/proc/self/statm", encoding="ascii") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def loaded_bytes(model: Path) -> int:

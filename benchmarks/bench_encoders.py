@@ -140,23 +140,17 @@ def probe_macro_f1(
 
 
 def pair_scores(embed: Callable, data: Tuple[List[str], List[str], List[int]]) -> Dict[str, float]:
-    """Threshold accuracy (tuned on the first half), majority baseline and AUC on the second."""
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
+    """Threshold accuracy (tuned on the first half), majority baseline and AUC on the second,
+    scored by ``bench_chinese.pair_scores`` on the pairs' cosines."""
+    from benchmarks.bench_chinese import pair_scores as score_cosines
 
     first, second, labels = data
-    cosine = (embed(first) * embed(second)).sum(axis=1)
-    y = np.asarray(labels)
-    half = len(y) // 2
-    candidates = np.unique(cosine[:half])
-    accuracy = [((cosine[:half] >= t) == y[:half]).mean() for t in candidates]
-    threshold = float(candidates[int(np.argmax(accuracy))])
-    test_y, test_cos = y[half:], cosine[half:]
+    scores = score_cosines((embed(first) * embed(second)).sum(axis=1), labels)
     return {
-        "accuracy": float(((test_cos >= threshold) == test_y).mean()),
-        "majority": float(max(test_y.mean(), 1 - test_y.mean())),
-        "auc": float(roc_auc_score(test_y, test_cos)),
-        "threshold": threshold,
+        "accuracy": scores["atec_acc"],
+        "majority": scores["atec_majority"],
+        "auc": scores["atec_auc"],
+        "threshold": scores["atec_threshold"],
     }
 
 

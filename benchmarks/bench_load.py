@@ -319,11 +319,11 @@ class System:
 def start_system(profile: str, data_dir: Path, env_extra: Dict[str, str]) -> System:
     """Start ``scripts/run_system.py`` for ``profile`` and wait for "The system is up"."""
     from scale.profile import ensure_postgres_database
-    from tests.servers import free_port
+    from tests.servers import free_port, free_port_block
 
     ports = {k: str(free_port()) for k in ("SHOP_RASA_PORT", "SHOP_INSIGHT_PORT")}
     # The scale profile's action servers use the ports after the gateway's.
-    ports["SHOP_ACTION_PORT"] = str(_free_port_block(4))
+    ports["SHOP_ACTION_PORT"] = str(free_port_block(4))
     env = {
         k: v
         for k, v in os.environ.items()
@@ -375,29 +375,6 @@ def start_system(profile: str, data_dir: Path, env_extra: Dict[str, str]) -> Sys
         data_dir,
         log,
     )
-
-
-def _free_port_block(size: int) -> int:
-    """A port with the next ``size - 1`` ports free too."""
-    import socket
-
-    from tests.servers import free_port
-
-    for _ in range(50):
-        base = free_port()
-        sockets = []
-        try:
-            for port in range(base, base + size):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no block of free ports")
 
 
 def stop_system(process: subprocess.Popen) -> None:

@@ -17,7 +17,6 @@ import glob
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -28,36 +27,13 @@ from typing import Dict, List, Set
 
 from scale.processes import Running, start_all
 from scale.profile import ServiceSpec, prepare, scale_environment, scale_services
-from tests.servers import shared_encoder_dir
+from tests.servers import free_port_block, shared_encoder_dir
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 API_TOKEN = "scale-test-token"
 IDENTITY_SECRET = "scale-test-identity-secret"
-
-
-def free_port_block(size: int) -> int:
-    """A port whose next ``size - 1`` ports are free too."""
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + size > 65535:
-            continue
-        sockets: List[socket.socket] = []
-        try:
-            for port in range(base, base + size):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no block of free ports")
 
 
 def _pg_bin(name: str) -> str:
