@@ -22,23 +22,62 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from nlu.device import DevicePlan, autocast_dtype
+from nlu.lexical_features import INDICES, OFFSETS, WEIGHTS, LexicalConfig, LexicalHasher
 
 logger = logging.getLogger(__name__)
 
 ENCODER_DIR = "encoder"
 HEADS_FILE = "heads.safetensors"
+# Prefix of the lexical layer's tensors inside HEADS_FILE.
+LEXICAL_PREFIX = "lexical."
 HEAD_NAMES = ("intent", "sentiment", "demands")
 # Texts longer than this many characters per allowed token are cut before tokenizing, so a
 # pasted novel cannot stall the tokenizer; the token limit does the precise truncation.
 CHARS_PER_TOKEN_CAP = 12
 
 
+class LexicalLayer(nn.Module):
+    """A sparse linear layer over hashed n-grams (`nlu.lexical_features`): logits for every
+    head, zero-initialised so that n-grams never seen in training add nothing."""
+
+    def __init__(self, config: LexicalConfig, n_outputs: int) -> None:
+        """`n_outputs` = the heads' output sizes summed (split again by MultiTaskModel)."""
+        super().__init__()
+        self.bag = nn.EmbeddingBag(config.n_features, n_outputs, mode="sum")
+        nn.init.zeros_(self.bag.weight)
+
+    def forward(
+        self, indices: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
+        """(batch, n_outputs) logits; a text without any n-gram gets zeros."""
+        return self.bag(indices, offsets, per_sample_weights=weights)
+
+
+def split_lexical(
+    tensors: Dict[str, torch.Tensor],
+) -> Tuple[Dict[str, torch.Tensor], Tuple[torch.Tensor, ...] | None]:
+    """The tokenizer's tensors, and the lexical (indices, offsets, weights) or None."""
+    rest = {k: v for k, v in tensors.items() if k not in (INDICES, OFFSETS, WEIGHTS)}
+    if INDICES not in tensors:
+        return rest, None
+    return rest, (tensors[INDICES], tensors[OFFSETS], tensors[WEIGHTS])
+
+
 class MultiTaskModel(nn.Module):
-    """A BERT-style encoder, mean pooling, and three linear heads (intent, sentiment, demands)."""
+    """A BERT-style encoder, mean pooling, and three linear heads (intent, sentiment, demands);
+    optionally a sparse layer over hashed n-grams (`nlu.lexical_features`) that adds its logits
+    to every head's."""
 
     encoder: Any  # a transformers PreTrainedModel (config, save_pretrained, embeddings, ...)
 
-    def __init__(self, encoder: Any, n_intents: int, n_sentiments: int, n_aspects: int) -> None:
+    def __init__(
+        self,
+        encoder: Any,
+        n_intents: int,
+        n_sentiments: int,
+        n_aspects: int,
+        lexical: LexicalConfig | None = None,
+    ) -> None:
         """Wrap `encoder` and add freshly initialised heads of the given sizes."""
         super().__init__()
         self.encoder = encoder
@@ -51,14 +90,28 @@ class MultiTaskModel(nn.Module):
                 "demands": nn.Linear(hidden, n_aspects),
             }
         )
+        self.head_sizes = {"intent": n_intents, "sentiment": n_sentiments, "demands": n_aspects}
+        self.lexical = (
+            None if lexical is None else LexicalLayer(lexical, sum(self.head_sizes.values()))
+        )
+        self.hasher = None if lexical is None else LexicalHasher(lexical)
 
     def forward(self, **encoded: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Logits of every head for a tokenized batch."""
-        hidden = self.encoder(**encoded).last_hidden_state
-        mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        """Logits of every head for a batch from :func:`encode_batch`."""
+        tensors, lexical_inputs = split_lexical(encoded)
+        hidden = self.encoder(**tensors).last_hidden_state
+        mask = tensors["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
         pooled = self.dropout(pooled)
-        return {name: head(pooled) for name, head in self.heads.items()}
+        logits = {name: head(pooled) for name, head in self.heads.items()}
+        if self.lexical is None:
+            return logits
+        if lexical_inputs is None:
+            raise ValueError("this model uses lexical features: encode batches with encode_batch")
+        lexical = self.lexical(*lexical_inputs).to(pooled.dtype)
+        parts = torch.split(lexical, list(self.head_sizes.values()), dim=1)
+        pairs = zip(self.head_sizes, parts, strict=True)
+        return {name: logits[name] + part for name, part in pairs}
 
     def freeze(self, embeddings: bool, n_layers: int) -> None:
         """Stop training the embeddings and/or the lowest `n_layers` transformer layers."""
@@ -91,11 +144,15 @@ def load_pretrained(path: Path) -> Tuple[nn.Module, PreTrainedTokenizerBase]:
 
 
 def build_model(
-    encoder_path: Path, n_intents: int, n_sentiments: int, n_aspects: int
+    encoder_path: Path,
+    n_intents: int,
+    n_sentiments: int,
+    n_aspects: int,
+    lexical: LexicalConfig | None = None,
 ) -> Tuple[MultiTaskModel, PreTrainedTokenizerBase]:
     """A new model on top of the pretrained encoder at `encoder_path`."""
     encoder, tokenizer = load_pretrained(encoder_path)
-    return MultiTaskModel(encoder, n_intents, n_sentiments, n_aspects), tokenizer
+    return MultiTaskModel(encoder, n_intents, n_sentiments, n_aspects, lexical), tokenizer
 
 
 def save_model(
@@ -132,15 +189,31 @@ def save_model(
         key: tensor.detach().to("cpu").contiguous()
         for key, tensor in model.heads.state_dict().items()
     }
+    if model.lexical is not None:
+        for key, tensor in model.lexical.state_dict().items():
+            heads[LEXICAL_PREFIX + key] = tensor.detach().to("cpu").contiguous()
     save_file(heads, str(directory / HEADS_FILE))
 
 
 def load_model(
-    directory: Path, n_intents: int, n_sentiments: int, n_aspects: int
+    directory: Path,
+    n_intents: int,
+    n_sentiments: int,
+    n_aspects: int,
+    lexical: LexicalConfig | None = None,
 ) -> Tuple[MultiTaskModel, PreTrainedTokenizerBase]:
     """The model `save_model` wrote, in eval mode on CPU."""
-    model, tokenizer = build_model(directory / ENCODER_DIR, n_intents, n_sentiments, n_aspects)
-    model.heads.load_state_dict(load_file(str(directory / HEADS_FILE)))
+    model, tokenizer = build_model(
+        directory / ENCODER_DIR, n_intents, n_sentiments, n_aspects, lexical
+    )
+    stored = load_file(str(directory / HEADS_FILE))
+    model.heads.load_state_dict(
+        {k: v for k, v in stored.items() if not k.startswith(LEXICAL_PREFIX)}
+    )
+    if model.lexical is not None:
+        model.lexical.load_state_dict(
+            {k[len(LEXICAL_PREFIX) :]: v for k, v in stored.items() if k.startswith(LEXICAL_PREFIX)}
+        )
     model.eval()
     return model, tokenizer
 
@@ -191,6 +264,20 @@ def preprocess(
     return Encoded(dict(encoded), truncated)
 
 
+def encode_batch(
+    model: MultiTaskModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    max_seq_length: int,
+) -> Encoded:
+    """:func:`preprocess`, plus the hashed n-gram features when the model uses them."""
+    encoded = preprocess(texts, tokenizer, max_seq_length)
+    if model.hasher is not None:
+        features = model.hasher.transform(texts)
+        encoded.tensors.update({k: torch.from_numpy(v) for k, v in features.items()})
+    return encoded
+
+
 def autocast_context(plan: DevicePlan) -> contextlib.AbstractContextManager:
     """CUDA autocast when the plan uses mixed precision, else a no-op."""
     if plan.mixed_precision and plan.device == "cuda":
@@ -226,7 +313,7 @@ def predict_logits(
     outputs: Dict[str, List[np.ndarray]] = {name: [None] * len(texts) for name in HEAD_NAMES}  # type: ignore[list-item]
     truncated = [False] * len(texts)
     for indices in batches_by_length(texts, batch_size):
-        encoded = preprocess([texts[i] for i in indices], tokenizer, max_seq_length)
+        encoded = encode_batch(model, tokenizer, [texts[i] for i in indices], max_seq_length)
         logits = forward(model, encoded, plan)
         for row, index in enumerate(indices):
             truncated[index] = encoded.truncated[row]

@@ -19,7 +19,7 @@ from transformers import PreTrainedTokenizerBase
 
 from nlu.device import DevicePlan, autocast_dtype
 from nlu.metrics import macro_f1
-from nlu.multitask_model import MultiTaskModel, predict_logits, preprocess
+from nlu.multitask_model import MultiTaskModel, encode_batch, predict_logits
 from nlu.postprocess import sigmoid, tune_threshold
 from nlu.task_data import Example
 
@@ -44,6 +44,7 @@ class TrainSettings:
     n_aspects: int
     sentiment_loss_weight: float = 1.0
     demand_loss_weight: float = 1.0
+    lexical_learning_rate: float = 0.05
     label_smoothing: float = 0.1
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
@@ -153,6 +154,16 @@ def make_optimizer(model: MultiTaskModel, settings: TrainSettings) -> torch.opti
                 }
             )
     groups.append({"params": list(model.heads.parameters()), "lr": settings.head_learning_rate})
+    if model.lexical is not None:
+        # Sparse n-gram weights: each bucket gets a gradient in few batches, so a higher
+        # rate; no decay (it would shrink every bucket at every step).
+        groups.append(
+            {
+                "params": list(model.lexical.parameters()),
+                "lr": settings.lexical_learning_rate,
+                "weight_decay": 0.0,
+            }
+        )
     return torch.optim.AdamW(groups)
 
 
@@ -242,7 +253,9 @@ def train(
         )
         total_loss = 0.0
         for batch in progress:
-            encoded = preprocess([e.text for e in batch], tokenizer, settings.max_seq_length)
+            encoded = encode_batch(
+                model, tokenizer, [e.text for e in batch], settings.max_seq_length
+            )
             inputs = {k: v.to(plan.device) for k, v in encoded.tensors.items()}
             targets = {
                 k: v.to(plan.device) for k, v in label_tensors(batch, settings.n_aspects).items()

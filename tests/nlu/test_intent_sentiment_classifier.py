@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+import torch
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -306,6 +307,7 @@ def test_training_rejects_missing_task_file(
         ("validation_fraction", 0.9, "from 0 to 0.5"),
         ("demand_threshold", 1.5, "null (tuned)"),
         ("task_data", "data/x.csv", "list of CSV paths"),
+        ("lexical_features", "yes", "true or false"),
         ("epoch", 3, "one of the keys"),
     ],
 )
@@ -388,3 +390,56 @@ def test_trains_and_predicts_on_cuda_with_mixed_precision(
     assert next(loaded.model.parameters()).device.type == "cuda"
     message = loaded.process([Message({TEXT: "where is my order"})])[0]
     assert message.get(INTENT)["name"] in INTENT_EXAMPLES
+
+
+def test_lexical_layer_is_persisted_and_loaded(
+    config: Dict[str, Any], storage: LocalModelStorage, trained: Resource, context: ExecutionContext
+) -> None:
+    import json
+
+    from safetensors.torch import load_file
+
+    with storage.read_from(trained) as directory:
+        meta = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
+        stored = load_file(str(directory / "heads.safetensors"))
+    assert meta["lexical"]["buckets_per_analyzer"] > 0
+    weight = stored["lexical.bag.weight"]
+    assert weight.shape == (2 * meta["lexical"]["buckets_per_analyzer"], 3 + 3 + 10)
+    assert int(torch.count_nonzero(weight)) > 0  # training moved the zero-initialised weights
+    component = load(config, storage, trained, context)
+    assert component.model.lexical is not None
+    assert component.model.lexical.bag.weight.equal(weight)
+
+
+def test_without_lexical_features_the_model_has_none(
+    config: Dict[str, Any], storage: LocalModelStorage, context: ExecutionContext
+) -> None:
+    config = {**config, "lexical_features": False}
+    resource = Resource("plain")
+    IntentSentimentClassifier.create(config, storage, resource, context).train(training_data())
+    with storage.read_from(resource) as directory:
+        meta = (directory / "labels.json").read_text(encoding="utf-8")
+    assert '"lexical": null' in meta
+    component = load(config, storage, resource, context)
+    assert component.model.lexical is None
+    message = component.process([Message({TEXT: "where is my order"})])[0]
+    assert message.get(INTENT)["name"] in INTENT_EXAMPLES
+
+
+def test_model_saved_before_lexical_features_still_loads(
+    config: Dict[str, Any], storage: LocalModelStorage, context: ExecutionContext
+) -> None:
+    """labels.json of older models has no "lexical" key: they load without the layer."""
+    import json
+
+    config = {**config, "lexical_features": False}
+    resource = Resource("older")
+    IntentSentimentClassifier.create(config, storage, resource, context).train(training_data())
+    with storage.write_to(resource) as directory:
+        path = directory / "labels.json"
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        del meta["lexical"]
+        path.write_text(json.dumps(meta), encoding="utf-8")
+    component = load({**config, "lexical_features": True}, storage, resource, context)
+    assert component.model.lexical is None
+    assert component.process([Message({TEXT: "hello"})])[0].get(INTENT)["name"] in INTENT_EXAMPLES

@@ -1,0 +1,85 @@
+"""Hashed n-gram features and the sparse layer that adds them to every head."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nlu.lexical_features import INDICES, OFFSETS, WEIGHTS, LexicalConfig, LexicalHasher
+from nlu.multitask_model import LexicalLayer, MultiTaskModel, build_model, encode_batch, preprocess
+
+SMALL = LexicalConfig(buckets_per_analyzer=2**10)
+
+
+def rows(features: dict) -> list:
+    """Per-text (indices, weights) from EmbeddingBag inputs."""
+    offsets = [*features[OFFSETS], len(features[INDICES])]
+    return [
+        (features[INDICES][a:b], features[WEIGHTS][a:b]) for a, b in itertools.pairwise(offsets)
+    ]
+
+
+def test_hashing_is_deterministic_and_needs_no_fitting() -> None:
+    texts = ["Where is my order 123?", "I want a refund", "退货怎么办"]
+    first = LexicalHasher(SMALL).transform(texts)
+    second = LexicalHasher(LexicalConfig(**SMALL.to_json())).transform(texts)
+    for key in (INDICES, OFFSETS, WEIGHTS):
+        np.testing.assert_array_equal(first[key], second[key])
+
+
+def test_every_text_has_unit_length_and_empty_text_has_no_features() -> None:
+    features = LexicalHasher(SMALL).transform(["", "refund refund refund please", "退货"])
+    per_text = rows(features)
+    assert len(per_text[0][0]) == 0
+    for indices, weights in per_text[1:]:
+        assert len(indices) > 0
+        assert float(np.sqrt((weights**2).sum())) == pytest.approx(1.0, abs=1e-5)
+        assert indices.max() < SMALL.n_features
+    # Character n-grams make a typo share most features with the right spelling.
+    hasher = LexicalHasher(SMALL)
+    right, typo, other = (
+        set(rows(hasher.transform([text]))[0][0]) for text in ("cancel", "cancle", "invoice")
+    )
+    assert len(right & typo) > len(right & other)
+
+
+def test_zero_initialised_layer_adds_nothing_until_trained() -> None:
+    layer = LexicalLayer(SMALL, 5)
+    hashed = LexicalHasher(SMALL).transform(["hi", ""])
+    features = {key: torch.from_numpy(value) for key, value in hashed.items()}
+    out = layer(features[INDICES], features[OFFSETS], features[WEIGHTS])
+    assert out.shape == (2, 5)
+    assert torch.count_nonzero(out) == 0
+
+
+def test_model_adds_lexical_logits_to_every_head(tiny_bert_dir: Path) -> None:
+    model, tokenizer = build_model(tiny_bert_dir, 3, 3, 4, SMALL)
+    model.eval()
+    texts = ["where is my order", "refund please"]
+    encoded = encode_batch(model, tokenizer, texts, 32)
+    with torch.no_grad():
+        before = model(**encoded.tensors)
+        model.lexical.bag.weight.fill_(0.5)  # every bucket pushes every output up
+        after = model(**encoded.tensors)
+    for name, size in (("intent", 3), ("sentiment", 3), ("demands", 4)):
+        assert after[name].shape == (2, size)
+        assert torch.all(after[name] > before[name])
+
+
+def test_model_with_lexical_features_refuses_a_batch_without_them(tiny_bert_dir: Path) -> None:
+    model, tokenizer = build_model(tiny_bert_dir, 3, 3, 4, SMALL)
+    encoded = preprocess(["hello"], tokenizer, 32)
+    with pytest.raises(ValueError, match="encode_batch"):
+        model(**encoded.tensors)
+
+
+def test_model_without_lexical_features_has_no_layer(tiny_bert_dir: Path) -> None:
+    model, tokenizer = build_model(tiny_bert_dir, 3, 3, 4)
+    assert isinstance(model, MultiTaskModel) and model.lexical is None and model.hasher is None
+    encoded = encode_batch(model, tokenizer, ["hello"], 32)
+    assert INDICES not in encoded.tensors
+    assert model(**encoded.tensors)["intent"].shape == (1, 3)
