@@ -12,6 +12,9 @@
 
 Sizes: QUICK / FULL below (or BENCH_NLU_PER_INTENT / BENCH_NLU_EPOCHS / BENCH_NLU_DIET_EPOCHS env
 overrides); BENCH_NLU_SKIP_BANKING77=1 leaves out BANKING77 (the longest part on a CPU).
+BENCH_NLU_SECTIONS (comma list of bitext, sentiment, fallback, banking77) and BENCH_NLU_SYSTEMS
+(ours, diet, tfidf) run a subset; BENCH_NLU_OPTIONS (JSON) sets options of our component, e.g.
+``{"model_path": "multilingual-e5-small"}`` (default: the component's own defaults).
 BENCH_NLU_MODEL=path/to/model.tar.gz evaluates an already trained model (our pipeline) instead of
 training: Bitext, sentiment, demands, latency and the fallback sweep; no DIET, no BANKING77.
 Needs the shared datasets (<repo>/../shared/data or $SHOP_SHARED_DATA); skips without them.
@@ -19,6 +22,7 @@ Needs the shared datasets (<repo>/../shared/data or $SHOP_SHARED_DATA); skips wi
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -64,6 +68,28 @@ def per_label(rows: Sequence[Tuple[str, str]], n: int, seed: int = SEED) -> List
     return out
 
 
+def our_options() -> Dict[str, Any]:
+    """Extra options of our component from ``BENCH_NLU_OPTIONS`` (JSON object, e.g.
+    ``{"model_path": "multilingual-e5-small", "freeze_layers": 8}``); none by default."""
+    options = json.loads(os.environ.get("BENCH_NLU_OPTIONS") or "{}")
+    if not isinstance(options, dict):
+        raise SystemExit("BENCH_NLU_OPTIONS must be a JSON object")
+    return options
+
+
+def our_encoder_dir() -> Path | None:
+    """The encoder directory our component fine-tunes under ``BENCH_NLU_OPTIONS`` (None =
+    the bundled one), for the bare-encoder latency baseline."""
+    configured = our_options().get("model_path")
+    if not configured:
+        return None
+    if configured == "multilingual-e5-small":
+        from nlu.multilingual.convert import convert
+
+        return convert().directory
+    return Path(configured).expanduser().resolve()
+
+
 def pipeline_config(kind: str, sizes: Dict[str, int], device: str) -> str:
     """config.yml text for our pipeline or the DIET baseline (same tokenizer/entities)."""
     head = (
@@ -79,6 +105,8 @@ def pipeline_config(kind: str, sizes: Dict[str, int], device: str) -> str:
         )
         # Same training rows as DIET gets: 0 = every example (the bot's config caps at 80).
         body += f"    max_examples_per_intent: {sizes['per_intent']}\n"
+        for key, value in our_options().items():
+            body += f"    {key}: {json.dumps(value)}\n"
     else:
         body = (
             "  - name: RegexFeaturizer\n  - name: LexicalSyntacticFeaturizer\n"
@@ -225,133 +253,223 @@ def fallback_sweep(
     return rows
 
 
+SECTIONS = ("bitext", "sentiment", "fallback", "banking77")
+SYSTEMS = ("ours", "diet", "tfidf")
+
+
+def chosen(variable: str, allowed: Sequence[str]) -> List[str]:
+    """The comma-separated subset of `allowed` named by env `variable` (unset = all)."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return list(allowed)
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(allowed))
+    if unknown:
+        raise SystemExit(f"{variable}: unknown {unknown}; choose from {list(allowed)}")
+    return names
+
+
+def bench_sizes(quick: bool) -> Dict[str, int]:
+    """QUICK or FULL, with BENCH_NLU_PER_INTENT / _EPOCHS / _DIET_EPOCHS overrides."""
+    sizes = dict(QUICK if quick else FULL)
+    for key in ("per_intent", "epochs", "diet_epochs"):
+        if os.environ.get(f"BENCH_NLU_{key.upper()}"):
+            sizes[key] = int(os.environ[f"BENCH_NLU_{key.upper()}"])
+    return sizes
+
+
+def intent_systems(
+    train_pairs: Sequence[Tuple[str, str]],
+    test_pairs: Sequence[Tuple[str, str]],
+    nlu_file: Path,
+    workdir: Path,
+    set_name: str,
+    systems: Sequence[str],
+    sizes: Dict[str, int],
+    device: str,
+    figures: Dict[str, Any],
+) -> Dict[str, Tuple[Path, List[Dict[str, Any]], List[float]]]:
+    """Train each chosen system on `nlu_file` and score intent macro-F1 on `test_pairs`;
+    returns (model, parses, latencies) per Rasa system."""
+    out: Dict[str, Tuple[Path, List[Dict[str, Any]], List[float]]] = {}
+    gold = [g for _, g in test_pairs]
+    for kind in [k for k in systems if k in ("ours", "diet")]:
+        model, seconds = train_rasa(kind, nlu_file, workdir / set_name, sizes, device)
+        figures[f"train_s/{set_name}/{kind}"] = seconds
+        parses, latencies = parse_all(model, [t for t, _ in test_pairs])
+        figures[f"intent_f1/{set_name}/{kind}"] = macro_f1(gold, [top_intent(p)[0] for p in parses])
+        out[kind] = (model, parses, latencies)
+    if "tfidf" in systems:
+        start = time.perf_counter()
+        tfidf = tfidf_classifier([t for t, _ in train_pairs], [i for _, i in train_pairs])
+        figures[f"train_s/{set_name}/tfidf"] = time.perf_counter() - start
+        figures[f"intent_f1/{set_name}/tfidf"] = macro_f1(
+            gold, list(tfidf.predict([t for t, _ in test_pairs]))
+        )
+    return out
+
+
+def bitext_section(
+    shared: Path,
+    work: Path,
+    sizes: Dict[str, int],
+    systems: Sequence[str],
+    device: str,
+    figures: Dict[str, Any],
+) -> Tuple[Path, List[Dict[str, Any]]]:
+    """Train on the bot's NLU data, test on Bitext's extra utterances; latency figures.
+    Returns our model and its parses of the extra utterances (for the fallback sweep)."""
+    train_pairs, bot_data = bot_training_pairs(sizes["per_intent"])
+    bot_nlu = work / "bot-nlu.yml"
+    write_nlu_yaml(train_pairs, bot_nlu, bot_data)
+    extra = [
+        (r["instruction"], r["intent"])
+        for r in read_csv(shared / "bitext_customer_support" / "extra_utterances_v1.csv")
+    ]
+    extra = per_label(extra, sizes["test_per_intent"])
+    print(f"bitext: train {len(train_pairs)} bot examples, test {len(extra)} extra utterances")
+    given = os.environ.get("BENCH_NLU_MODEL")
+    if given:
+        model = Path(given)
+        parses, latencies = parse_all(model, [t for t, _ in extra])
+        figures["intent_f1/bitext/ours"] = macro_f1(
+            [g for _, g in extra], [top_intent(p)[0] for p in parses]
+        )
+        trained = {"ours": (model, parses, latencies)}
+    else:
+        systems = sorted(set(systems) | {"ours"})  # the other sections need our model
+        trained = intent_systems(
+            train_pairs, extra, bot_nlu, work, "bitext", systems, sizes, device, figures
+        )
+    for kind, (_, _, latencies) in trained.items():
+        figures[f"latency_p50_ms/{kind}"] = 1000 * statistics.median(latencies[: sizes["latency"]])
+        figures[f"latency_p95_ms/{kind}"] = 1000 * percentile(latencies[: sizes["latency"]], 95)
+    bare = bare_encoder_latency(
+        [t for t, _ in extra][: sizes["latency"]], device, our_encoder_dir()
+    )
+    figures["latency_p50_ms/bare_encoder"] = 1000 * statistics.median(bare)
+    figures["latency_p95_ms/bare_encoder"] = 1000 * percentile(bare, 95)
+    return trained["ours"][0], trained["ours"][1]
+
+
+def sentiment_section(
+    shared: Path, model: Path, sizes: Dict[str, int], figures: Dict[str, Any]
+) -> None:
+    """Sentiment macro-F1 (ours vs TF-IDF) on held-out reviews and chat; demand micro-F1."""
+    used = {(r["source"], r["source_id"]) for r in read_csv(NLU_DATA / "sentiment_reviews.csv")}
+    clothing = [
+        (" ".join(r["review_text"].split()), r["sentiment"])
+        for r in read_csv(shared / "womens_clothing_reviews" / "reviews.csv")
+        if ("womens_clothing_reviews", r["review_id"]) not in used and r["review_text"].strip()
+    ]
+    held_reviews = per_label(clothing, sizes["reviews"] // 3)
+    chat = read_csv(NLU_DATA / "chat_heldout.csv")
+    chat_pairs = [(r["text"], r["sentiment"]) for r in chat]
+    review_parses, _ = parse_all(model, [t for t, _ in held_reviews])
+    chat_parses, _ = parse_all(model, [t for t, _ in chat_pairs])
+    figures["sentiment_f1/reviews/ours"] = macro_f1(
+        [g for _, g in held_reviews], [p[SENTIMENT]["label"] for p in review_parses]
+    )
+    figures["sentiment_f1/chat/ours"] = macro_f1(
+        [g for _, g in chat_pairs], [p[SENTIMENT]["label"] for p in chat_parses]
+    )
+    sentiment_train = read_csv(NLU_DATA / "sentiment_reviews.csv") + read_csv(
+        NLU_DATA / "chat_messages.csv"
+    )
+    tfidf_s = tfidf_classifier(
+        [r["text"] for r in sentiment_train], [r["sentiment"] for r in sentiment_train]
+    )
+    figures["sentiment_f1/reviews/tfidf"] = macro_f1(
+        [g for _, g in held_reviews], list(tfidf_s.predict([t for t, _ in held_reviews]))
+    )
+    figures["sentiment_f1/chat/tfidf"] = macro_f1(
+        [g for _, g in chat_pairs], list(tfidf_s.predict([t for t, _ in chat_pairs]))
+    )
+    gold_demands = [split_demands(r["demands"]) for r in chat]
+    predicted = [{d["aspect"] for d in p[DEMANDS]} for p in chat_parses]
+    figures["demand_micro_f1/chat/ours"] = multilabel_report(gold_demands, predicted)["micro"]["f1"]
+
+
+def fallback_section(
+    shared: Path, model: Path, in_scope: Sequence[Dict[str, Any]], sizes: Dict[str, int]
+) -> List[Tuple[float, float, float]]:
+    """Threshold sweep: CLINC150 `oos` test utterances vs in-scope Bitext extra utterances."""
+    oos = [
+        r["text"]
+        for r in read_csv(shared / "clinc150" / "clinc150_full.csv")
+        if r["is_oos"] == "1" and r["split"] == "test"
+    ]
+    oos = random.Random(SEED).sample(oos, min(sizes["oos"], len(oos)))
+    oos_parses, _ = parse_all(model, oos)
+    return fallback_sweep(in_scope, oos_parses)
+
+
+def banking_section(
+    shared: Path,
+    work: Path,
+    sizes: Dict[str, int],
+    systems: Sequence[str],
+    device: str,
+    figures: Dict[str, Any],
+) -> None:
+    """BANKING77: train split -> test split, every chosen system."""
+    banking_train = per_label(
+        [(r["text"], r["category"]) for r in read_csv(shared / "banking77" / "train.csv")],
+        sizes["per_intent"],
+    )
+    banking_test = per_label(
+        [(r["text"], r["category"]) for r in read_csv(shared / "banking77" / "test.csv")],
+        sizes["test_per_intent"],
+    )
+    banking_nlu = work / "banking.yml"
+    write_nlu_yaml(banking_train, banking_nlu)
+    print(f"banking77: train {len(banking_train)}, test {len(banking_test)}")
+    intent_systems(
+        banking_train,
+        banking_test,
+        banking_nlu,
+        work,
+        "banking77",
+        systems,
+        {**sizes, "per_intent": 0},
+        device,
+        figures,
+    )
+
+
 def run(args: Any) -> None:
-    """Run every section and print the figures."""
+    """Run the chosen sections (BENCH_NLU_SECTIONS) for the chosen systems and print figures."""
     shared = shared_data_dir()
     if shared is None:
         print("SKIP bench_nlu: shared datasets not found (set SHOP_SHARED_DATA)")
         return
-    sizes = dict(QUICK if args.quick else FULL)
-    for key in ("per_intent", "epochs", "diet_epochs"):
-        if os.environ.get(f"BENCH_NLU_{key.upper()}"):
-            sizes[key] = int(os.environ[f"BENCH_NLU_{key.upper()}"])
+    sizes = bench_sizes(args.quick)
+    sections = chosen("BENCH_NLU_SECTIONS", SECTIONS)
+    systems = chosen("BENCH_NLU_SYSTEMS", SYSTEMS)
+    if os.environ.get("BENCH_NLU_SKIP_BANKING77") == "1" and "banking77" in sections:
+        sections.remove("banking77")
+    if os.environ.get("BENCH_NLU_MODEL") and "banking77" in sections:
+        sections.remove("banking77")  # a given model is not retrained on BANKING77
     device = getattr(args, "device", "auto") or "auto"
-    print(f"sizes {sizes} device {device} (CPU figures depend on machine load)")
+    print(
+        f"sizes {sizes} device {device} sections {sections} systems {systems}"
+        f" options {our_options()} (CPU figures depend on machine load)"
+    )
     figures: Dict[str, Any] = {}
+    sweep: List[Tuple[float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-nlu-") as tmp:
         work = Path(tmp)
-
-        # ---- Bitext: train on the bot's NLU data, test on extra utterances
-        train_pairs, bot_data = bot_training_pairs(sizes["per_intent"])
-        bot_nlu = work / "bot-nlu.yml"
-        write_nlu_yaml(train_pairs, bot_nlu, bot_data)
-        extra = [
-            (r["instruction"], r["intent"])
-            for r in read_csv(shared / "bitext_customer_support" / "extra_utterances_v1.csv")
-        ]
-        extra = per_label(extra, sizes["test_per_intent"])
-        print(f"bitext: train {len(train_pairs)} bot examples, test {len(extra)} extra utterances")
-        models: Dict[str, Path] = {}
-        extra_parses: Dict[str, List[Dict[str, Any]]] = {}
-        given = os.environ.get("BENCH_NLU_MODEL")
-        for kind in ("ours",) if given else ("ours", "diet"):
-            if given:
-                models[kind] = Path(given)
-            else:
-                models[kind], seconds = train_rasa(kind, bot_nlu, work / "bitext", sizes, device)
-                figures[f"train_s/bitext/{kind}"] = seconds
-            parses, latencies = parse_all(models[kind], [t for t, _ in extra])
-            extra_parses[kind] = parses
-            figures[f"intent_f1/bitext/{kind}"] = macro_f1(
-                [g for _, g in extra], [top_intent(p)[0] for p in parses]
+        if {"bitext", "sentiment", "fallback"} & set(sections):
+            bitext_systems = systems if "bitext" in sections else ["ours"]
+            model, extra_parses = bitext_section(
+                shared, work, sizes, bitext_systems, device, figures
             )
-            figures[f"latency_p50_ms/{kind}"] = 1000 * statistics.median(
-                latencies[: sizes["latency"]]
-            )
-            figures[f"latency_p95_ms/{kind}"] = 1000 * percentile(latencies[: sizes["latency"]], 95)
-        tfidf = tfidf_classifier([t for t, _ in train_pairs], [i for _, i in train_pairs])
-        figures["intent_f1/bitext/tfidf"] = macro_f1(
-            [g for _, g in extra], list(tfidf.predict([t for t, _ in extra]))
-        )
-        bare = bare_encoder_latency([t for t, _ in extra][: sizes["latency"]], device)
-        figures["latency_p50_ms/bare_encoder"] = 1000 * statistics.median(bare)
-        figures["latency_p95_ms/bare_encoder"] = 1000 * percentile(bare, 95)
-
-        # ---- sentiment and demands (ours trained on bot data + shipped task data)
-        used = {(r["source"], r["source_id"]) for r in read_csv(NLU_DATA / "sentiment_reviews.csv")}
-        clothing = [
-            (" ".join(r["review_text"].split()), r["sentiment"])
-            for r in read_csv(shared / "womens_clothing_reviews" / "reviews.csv")
-            if ("womens_clothing_reviews", r["review_id"]) not in used and r["review_text"].strip()
-        ]
-        held_reviews = per_label(clothing, sizes["reviews"] // 3)
-        chat = read_csv(NLU_DATA / "chat_heldout.csv")
-        chat_pairs = [(r["text"], r["sentiment"]) for r in chat]
-        review_parses, _ = parse_all(models["ours"], [t for t, _ in held_reviews])
-        chat_parses, _ = parse_all(models["ours"], [t for t, _ in chat_pairs])
-        figures["sentiment_f1/reviews/ours"] = macro_f1(
-            [g for _, g in held_reviews], [p[SENTIMENT]["label"] for p in review_parses]
-        )
-        figures["sentiment_f1/chat/ours"] = macro_f1(
-            [g for _, g in chat_pairs], [p[SENTIMENT]["label"] for p in chat_parses]
-        )
-        sentiment_train = read_csv(NLU_DATA / "sentiment_reviews.csv") + read_csv(
-            NLU_DATA / "chat_messages.csv"
-        )
-        tfidf_s = tfidf_classifier(
-            [r["text"] for r in sentiment_train], [r["sentiment"] for r in sentiment_train]
-        )
-        figures["sentiment_f1/reviews/tfidf"] = macro_f1(
-            [g for _, g in held_reviews], list(tfidf_s.predict([t for t, _ in held_reviews]))
-        )
-        figures["sentiment_f1/chat/tfidf"] = macro_f1(
-            [g for _, g in chat_pairs], list(tfidf_s.predict([t for t, _ in chat_pairs]))
-        )
-        gold_demands = [split_demands(r["demands"]) for r in chat]
-        predicted = [{d["aspect"] for d in p[DEMANDS]} for p in chat_parses]
-        figures["demand_micro_f1/chat/ours"] = multilabel_report(gold_demands, predicted)["micro"][
-            "f1"
-        ]
-
-        # ---- fallback threshold: CLINC150 oos vs in-scope Bitext extra utterances
-        oos = [
-            r["text"]
-            for r in read_csv(shared / "clinc150" / "clinc150_full.csv")
-            if r["is_oos"] == "1" and r["split"] == "test"
-        ]
-        oos = random.Random(SEED).sample(oos, min(sizes["oos"], len(oos)))
-        oos_parses, _ = parse_all(models["ours"], oos)
-        sweep = fallback_sweep(extra_parses["ours"], oos_parses)
-
-        # ---- BANKING77: train split -> test split
-        if given or os.environ.get("BENCH_NLU_SKIP_BANKING77") == "1":
-            report(figures, sweep)
-            return
-        banking_train = per_label(
-            [(r["text"], r["category"]) for r in read_csv(shared / "banking77" / "train.csv")],
-            sizes["per_intent"],
-        )
-        banking_test = per_label(
-            [(r["text"], r["category"]) for r in read_csv(shared / "banking77" / "test.csv")],
-            sizes["test_per_intent"],
-        )
-        banking_nlu = work / "banking.yml"
-        write_nlu_yaml(banking_train, banking_nlu)
-        print(f"banking77: train {len(banking_train)}, test {len(banking_test)}")
-        for kind in ("ours", "diet"):
-            model, seconds = train_rasa(
-                kind, banking_nlu, work / "banking", {**sizes, "per_intent": 0}, device
-            )
-            figures[f"train_s/banking77/{kind}"] = seconds
-            parses, _ = parse_all(model, [t for t, _ in banking_test])
-            figures[f"intent_f1/banking77/{kind}"] = macro_f1(
-                [g for _, g in banking_test], [top_intent(p)[0] for p in parses]
-            )
-        tfidf_b = tfidf_classifier([t for t, _ in banking_train], [i for _, i in banking_train])
-        figures["intent_f1/banking77/tfidf"] = macro_f1(
-            [g for _, g in banking_test], list(tfidf_b.predict([t for t, _ in banking_test]))
-        )
-
+            if "sentiment" in sections:
+                sentiment_section(shared, model, sizes, figures)
+            if "fallback" in sections:
+                sweep = fallback_section(shared, model, extra_parses, sizes)
+        if "banking77" in sections:
+            banking_section(shared, work, sizes, systems, device, figures)
     report(figures, sweep)
 
 
@@ -360,8 +478,15 @@ def report(figures: Dict[str, Any], sweep: List[Tuple[float, float, float]]) -> 
     print("\nfigure                                   value")
     for key in sorted(figures):
         print(f"{key:<40} {figures[key]:.3f}")
-    ratio = figures["latency_p50_ms/ours"] / figures["latency_p50_ms/bare_encoder"]
-    print(f"{'latency_p50 ours / bare encoder':<40} {ratio:.2f}x (target <= 1.5x)")
+    for set_name in ("bitext", "banking77"):
+        ours, diet = (figures.get(f"intent_f1/{set_name}/{k}") for k in ("ours", "diet"))
+        if ours is not None and diet is not None:
+            print(f"{'intent_f1 ' + set_name + ' ours - DIET':<40} {ours - diet:+.3f}")
+    if "latency_p50_ms/ours" in figures:
+        ratio = figures["latency_p50_ms/ours"] / figures["latency_p50_ms/bare_encoder"]
+        print(f"{'latency_p50 ours / bare encoder':<40} {ratio:.2f}x (target <= 1.5x)")
+    if not sweep:
+        return
     print(
         "\nfallback threshold sweep (ours): threshold, in-scope kept,"
         " oos handled (fallback or out_of_scope)"
