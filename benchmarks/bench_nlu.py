@@ -451,6 +451,8 @@ def run(args: Any) -> None:
     if os.environ.get("BENCH_NLU_MODEL") and "banking77" in sections:
         sections.remove("banking77")  # a given model is not retrained on BANKING77
     device = getattr(args, "device", "auto") or "auto"
+    # Training times must be measured, not restored from Rasa's training cache (~/.rasa/cache).
+    os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
     print(
         f"sizes {sizes} device {device} sections {sections} systems {systems}"
         f" options {our_options()} (CPU figures depend on machine load)"
