@@ -7,7 +7,7 @@ import logging
 import re
 import typing
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 import torch
@@ -411,12 +411,20 @@ def test_lexical_layer_is_persisted_and_loaded(
     assert component.model.lexical.bag.weight.equal(weight)
 
 
+def train_without_lexical_features(
+    config: Dict[str, Any], storage: LocalModelStorage, context: ExecutionContext, name: str
+) -> Tuple[Dict[str, Any], Resource]:
+    """Config with `lexical_features: false`, and the resource trained with it."""
+    config = {**config, "lexical_features": False}
+    resource = Resource(name)
+    IntentSentimentClassifier.create(config, storage, resource, context).train(training_data())
+    return config, resource
+
+
 def test_without_lexical_features_the_model_has_none(
     config: Dict[str, Any], storage: LocalModelStorage, context: ExecutionContext
 ) -> None:
-    config = {**config, "lexical_features": False}
-    resource = Resource("plain")
-    IntentSentimentClassifier.create(config, storage, resource, context).train(training_data())
+    config, resource = train_without_lexical_features(config, storage, context, "plain")
     with storage.read_from(resource) as directory:
         meta = (directory / "labels.json").read_text(encoding="utf-8")
     assert '"lexical": null' in meta
@@ -432,9 +440,7 @@ def test_model_saved_before_lexical_features_still_loads(
     """labels.json of older models has no "lexical" key: they load without the layer."""
     import json
 
-    config = {**config, "lexical_features": False}
-    resource = Resource("older")
-    IntentSentimentClassifier.create(config, storage, resource, context).train(training_data())
+    config, resource = train_without_lexical_features(config, storage, context, "older")
     with storage.write_to(resource) as directory:
         path = directory / "labels.json"
         meta = json.loads(path.read_text(encoding="utf-8"))
