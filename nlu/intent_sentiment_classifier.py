@@ -220,7 +220,6 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         self.sentiment_labels: List[str] = list(SENTIMENT_LABELS)
         self.aspects: List[str] = list(DEMAND_ASPECTS)
         self.demand_thresholds: List[float] = [0.5] * len(DEMAND_ASPECTS)
-        self.lexical: LexicalConfig | None = None
 
     @classmethod
     def create(
@@ -271,16 +270,16 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
 
         self.plan = plan_for(config[DEVICE], strict=True, cpu_threads=config[CPU_THREADS])
         training.seed_everything(seed)
-        self.lexical = LexicalConfig() if config[LEXICAL_FEATURES] else None
+        lexical = LexicalConfig() if config[LEXICAL_FEATURES] else None
         self.model, self.tokenizer = multitask_model.build_model(
             self._encoder_path(),
             len(self.intent_labels),
             len(SENTIMENT_LABELS),
             len(DEMAND_ASPECTS),
-            self.lexical,
+            lexical,
         )
-        if self.lexical is not None:
-            logger.info(describe(self.lexical, sum(self.model.head_sizes.values())))
+        if lexical is not None:
+            logger.info(describe(lexical, sum(self.model.head_sizes.values())))
         self.model.freeze(config[FREEZE_EMBEDDINGS], config[FREEZE_LAYERS])
         settings = training.TrainSettings(
             epochs=config[EPOCHS],
@@ -339,6 +338,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         """Encoder + tokenizer (save_pretrained), heads (safetensors), labels/thresholds (JSON)."""
         from nlu import multitask_model
 
+        hasher = self.model.hasher
         with self._model_storage.write_to(self._resource) as directory:
             multitask_model.save_model(
                 self.model,
@@ -355,7 +355,8 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
                     "aspects": self.aspects,
                     "demand_thresholds": self.demand_thresholds,
                     "max_seq_length": self.component_config[MAX_SEQ_LENGTH],
-                    "lexical": None if self.lexical is None else self.lexical.to_json(),
+                    # The hashing config the model was built with (None: no lexical layer).
+                    "lexical": None if hasher is None else hasher.config.to_json(),
                     "encoder_source": str(self._encoder_path()),
                     "config": self.component_config,
                     "history": history or [],
@@ -387,13 +388,12 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
                 component.aspects = list(meta["aspects"])
                 component.demand_thresholds = [float(t) for t in meta["demand_thresholds"]]
                 lexical = meta.get("lexical")
-                component.lexical = None if lexical is None else LexicalConfig(**lexical)
                 component.model, component.tokenizer = multitask_model.load_model(
                     directory,
                     len(component.intent_labels),
                     len(component.sentiment_labels),
                     len(component.aspects),
-                    component.lexical,
+                    None if lexical is None else LexicalConfig(**lexical),
                 )
         except ValueError as error:
             logger.debug("no trained %s in '%s' (%s); creating", cls.__name__, resource.name, error)
