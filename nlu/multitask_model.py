@@ -270,10 +270,12 @@ def encode_batch(
     texts: Sequence[str],
     max_seq_length: int,
 ) -> Encoded:
-    """:func:`preprocess`, plus the hashed n-gram features when the model uses them."""
+    """:func:`preprocess`, plus the hashed n-gram features when the model uses them (of the
+    text up to the same character cap, so a huge message costs no more than a long one)."""
     encoded = preprocess(texts, tokenizer, max_seq_length)
     if model.hasher is not None:
-        features = model.hasher.transform(texts)
+        char_cap = max_seq_length * CHARS_PER_TOKEN_CAP
+        features = model.hasher.transform([text[:char_cap] for text in texts])
         encoded.tensors.update({k: torch.from_numpy(v) for k, v in features.items()})
     return encoded
 

@@ -31,6 +31,45 @@ def test_hashing_is_deterministic_and_needs_no_fitting() -> None:
         np.testing.assert_array_equal(first[key], second[key])
 
 
+def reference_features(config: LexicalConfig, texts: list) -> dict:
+    """The same features through scikit-learn's HashingVectorizer and scipy (how models saved
+    before the lean hasher were trained): word and char_wb counts side by side, 1 + log, L2."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    common = dict(n_features=config.buckets_per_analyzer, alternate_sign=False, norm=None)
+    word = HashingVectorizer(ngram_range=(1, config.word_ngram_max), **common)
+    char = HashingVectorizer(
+        analyzer="char_wb", ngram_range=(config.char_ngram_min, config.char_ngram_max), **common
+    )
+    matrix = hstack([word.transform(texts), char.transform(texts)], format="csr")
+    matrix.sum_duplicates()
+    matrix.data = 1.0 + np.log(matrix.data)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    matrix = matrix.multiply(1.0 / np.maximum(norms, 1e-12)[:, None]).tocsr()
+    matrix.sort_indices()
+    return {INDICES: matrix.indices, OFFSETS: matrix.indptr[:-1], WEIGHTS: matrix.data}
+
+
+@pytest.mark.parametrize("config", [SMALL, LexicalConfig()])
+def test_buckets_match_scikit_learns_hashing_vectorizer(config: LexicalConfig) -> None:
+    texts = [
+        "Where is my order 123?",
+        "",
+        "  ",
+        "Refund REFUND refund, please!!",
+        "退货怎么办 🙂 \u202eevil\u202c",
+        "x\x00y\ufffdz",
+        "cancel " * 400,
+    ]
+    ours = LexicalHasher(config).transform(texts)
+    expected = reference_features(config, texts)
+    np.testing.assert_array_equal(ours[OFFSETS], expected[OFFSETS])
+    np.testing.assert_array_equal(ours[INDICES], expected[INDICES])
+    np.testing.assert_allclose(ours[WEIGHTS], expected[WEIGHTS], atol=1e-6)
+    assert ours[INDICES].dtype == np.int64 and ours[WEIGHTS].dtype == np.float32
+
+
 def test_every_text_has_unit_length_and_empty_text_has_no_features() -> None:
     features = LexicalHasher(SMALL).transform(["", "refund refund refund please", "退货"])
     per_text = rows(features)
