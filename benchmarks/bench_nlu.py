@@ -29,6 +29,7 @@ import random
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
@@ -54,6 +55,19 @@ QUICK = dict(
 FULL = dict(
     per_intent=0, test_per_intent=0, epochs=3, diet_epochs=100, reviews=1000, oos=1000, latency=200
 )
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    """What every section of one run shares: the shared datasets, a scratch directory, sizes,
+    the systems to train, the device, and the figures collected so far."""
+
+    shared: Path
+    work: Path
+    sizes: Dict[str, int]
+    systems: Sequence[str]
+    device: str
+    figures: Dict[str, Any] = field(default_factory=dict)
 
 
 def per_label(rows: Sequence[Tuple[str, str]], n: int, seed: int = SEED) -> List[Tuple[str, str]]:
@@ -279,27 +293,26 @@ def bench_sizes(quick: bool) -> Dict[str, int]:
 
 
 def intent_systems(
+    bench: BenchRun,
     train_pairs: Sequence[Tuple[str, str]],
     test_pairs: Sequence[Tuple[str, str]],
     nlu_file: Path,
-    workdir: Path,
     set_name: str,
-    systems: Sequence[str],
-    sizes: Dict[str, int],
-    device: str,
-    figures: Dict[str, Any],
 ) -> Dict[str, Tuple[Path, List[Dict[str, Any]], List[float]]]:
-    """Train each chosen system on `nlu_file` and score intent macro-F1 on `test_pairs`;
+    """Train each of `bench`'s systems on `nlu_file` and score intent macro-F1 on `test_pairs`;
     returns (model, parses, latencies) per Rasa system."""
     out: Dict[str, Tuple[Path, List[Dict[str, Any]], List[float]]] = {}
     gold = [g for _, g in test_pairs]
-    for kind in [k for k in systems if k in ("ours", "diet")]:
-        model, seconds = train_rasa(kind, nlu_file, workdir / set_name, sizes, device)
+    figures = bench.figures
+    for kind in [k for k in bench.systems if k in ("ours", "diet")]:
+        model, seconds = train_rasa(
+            kind, nlu_file, bench.work / set_name, bench.sizes, bench.device
+        )
         figures[f"train_s/{set_name}/{kind}"] = seconds
         parses, latencies = parse_all(model, [t for t, _ in test_pairs])
         figures[f"intent_f1/{set_name}/{kind}"] = macro_f1(gold, [top_intent(p)[0] for p in parses])
         out[kind] = (model, parses, latencies)
-    if "tfidf" in systems:
+    if "tfidf" in bench.systems:
         start = time.perf_counter()
         tfidf = tfidf_classifier([t for t, _ in train_pairs], [i for _, i in train_pairs])
         figures[f"train_s/{set_name}/tfidf"] = time.perf_counter() - start
@@ -309,18 +322,12 @@ def intent_systems(
     return out
 
 
-def bitext_section(
-    shared: Path,
-    work: Path,
-    sizes: Dict[str, int],
-    systems: Sequence[str],
-    device: str,
-    figures: Dict[str, Any],
-) -> Tuple[Path, List[Dict[str, Any]]]:
+def bitext_section(bench: BenchRun) -> Tuple[Path, List[Dict[str, Any]]]:
     """Train on the bot's NLU data, test on Bitext's extra utterances; latency figures.
     Returns our model and its parses of the extra utterances (for the fallback sweep)."""
+    shared, sizes, figures = bench.shared, bench.sizes, bench.figures
     train_pairs, bot_data = bot_training_pairs(sizes["per_intent"])
-    bot_nlu = work / "bot-nlu.yml"
+    bot_nlu = bench.work / "bot-nlu.yml"
     write_nlu_yaml(train_pairs, bot_nlu, bot_data)
     extra = [
         (r["instruction"], r["intent"])
@@ -337,25 +344,24 @@ def bitext_section(
         )
         trained = {"ours": (model, parses, latencies)}
     else:
-        systems = sorted(set(systems) | {"ours"})  # the other sections need our model
+        systems = sorted(set(bench.systems) | {"ours"})  # the other sections need our model
         trained = intent_systems(
-            train_pairs, extra, bot_nlu, work, "bitext", systems, sizes, device, figures
+            replace(bench, systems=systems), train_pairs, extra, bot_nlu, "bitext"
         )
     for kind, (_, _, latencies) in trained.items():
         figures[f"latency_p50_ms/{kind}"] = 1000 * statistics.median(latencies[: sizes["latency"]])
         figures[f"latency_p95_ms/{kind}"] = 1000 * percentile(latencies[: sizes["latency"]], 95)
     bare = bare_encoder_latency(
-        [t for t, _ in extra][: sizes["latency"]], device, our_encoder_dir()
+        [t for t, _ in extra][: sizes["latency"]], bench.device, our_encoder_dir()
     )
     figures["latency_p50_ms/bare_encoder"] = 1000 * statistics.median(bare)
     figures["latency_p95_ms/bare_encoder"] = 1000 * percentile(bare, 95)
     return trained["ours"][0], trained["ours"][1]
 
 
-def sentiment_section(
-    shared: Path, model: Path, sizes: Dict[str, int], figures: Dict[str, Any]
-) -> None:
+def sentiment_section(bench: BenchRun, model: Path) -> None:
     """Sentiment macro-F1 (ours vs TF-IDF) on held-out reviews and chat; demand micro-F1."""
+    shared, sizes, figures = bench.shared, bench.sizes, bench.figures
     used = {(r["source"], r["source_id"]) for r in read_csv(NLU_DATA / "sentiment_reviews.csv")}
     clothing = [
         (" ".join(r["review_text"].split()), r["sentiment"])
@@ -391,28 +397,22 @@ def sentiment_section(
 
 
 def fallback_section(
-    shared: Path, model: Path, in_scope: Sequence[Dict[str, Any]], sizes: Dict[str, int]
+    bench: BenchRun, model: Path, in_scope: Sequence[Dict[str, Any]]
 ) -> List[Tuple[float, float, float]]:
     """Threshold sweep: CLINC150 `oos` test utterances vs in-scope Bitext extra utterances."""
     oos = [
         r["text"]
-        for r in read_csv(shared / "clinc150" / "clinc150_full.csv")
+        for r in read_csv(bench.shared / "clinc150" / "clinc150_full.csv")
         if r["is_oos"] == "1" and r["split"] == "test"
     ]
-    oos = random.Random(SEED).sample(oos, min(sizes["oos"], len(oos)))
+    oos = random.Random(SEED).sample(oos, min(bench.sizes["oos"], len(oos)))
     oos_parses, _ = parse_all(model, oos)
     return fallback_sweep(in_scope, oos_parses)
 
 
-def banking_section(
-    shared: Path,
-    work: Path,
-    sizes: Dict[str, int],
-    systems: Sequence[str],
-    device: str,
-    figures: Dict[str, Any],
-) -> None:
+def banking_section(bench: BenchRun) -> None:
     """BANKING77: train split -> test split, every chosen system."""
+    shared, sizes = bench.shared, bench.sizes
     banking_train = per_label(
         [(r["text"], r["category"]) for r in read_csv(shared / "banking77" / "train.csv")],
         sizes["per_intent"],
@@ -421,20 +421,12 @@ def banking_section(
         [(r["text"], r["category"]) for r in read_csv(shared / "banking77" / "test.csv")],
         sizes["test_per_intent"],
     )
-    banking_nlu = work / "banking.yml"
+    banking_nlu = bench.work / "banking.yml"
     write_nlu_yaml(banking_train, banking_nlu)
     print(f"banking77: train {len(banking_train)}, test {len(banking_test)}")
-    intent_systems(
-        banking_train,
-        banking_test,
-        banking_nlu,
-        work,
-        "banking77",
-        systems,
-        {**sizes, "per_intent": 0},
-        device,
-        figures,
-    )
+    # The split above already chose the rows: the pipelines train on all of them.
+    all_rows = replace(bench, sizes={**sizes, "per_intent": 0})
+    intent_systems(all_rows, banking_train, banking_test, banking_nlu, "banking77")
 
 
 def run(args: Any) -> None:
@@ -457,22 +449,19 @@ def run(args: Any) -> None:
         f"sizes {sizes} device {device} sections {sections} systems {systems}"
         f" options {our_options()} (CPU figures depend on machine load)"
     )
-    figures: Dict[str, Any] = {}
     sweep: List[Tuple[float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-nlu-") as tmp:
-        work = Path(tmp)
+        bench = BenchRun(shared, Path(tmp), sizes, systems, device)
         if {"bitext", "sentiment", "fallback"} & set(sections):
             bitext_systems = systems if "bitext" in sections else ["ours"]
-            model, extra_parses = bitext_section(
-                shared, work, sizes, bitext_systems, device, figures
-            )
+            model, extra_parses = bitext_section(replace(bench, systems=bitext_systems))
             if "sentiment" in sections:
-                sentiment_section(shared, model, sizes, figures)
+                sentiment_section(bench, model)
             if "fallback" in sections:
-                sweep = fallback_section(shared, model, extra_parses, sizes)
+                sweep = fallback_section(bench, model, extra_parses)
         if "banking77" in sections:
-            banking_section(shared, work, sizes, systems, device, figures)
-    report(figures, sweep)
+            banking_section(bench)
+    report(bench.figures, sweep)
 
 
 def report(figures: Dict[str, Any], sweep: List[Tuple[float, float, float]]) -> None:
