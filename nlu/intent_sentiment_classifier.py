@@ -393,7 +393,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
                     len(component.intent_labels),
                     len(component.sentiment_labels),
                     len(component.aspects),
-                    None if lexical is None else LexicalConfig(**lexical),
+                    None if lexical is None else LexicalConfig.from_json(lexical),
                 )
         except ValueError as error:
             logger.debug("no trained %s in '%s' (%s); creating", cls.__name__, resource.name, error)

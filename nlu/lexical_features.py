@@ -2,7 +2,8 @@
 
 DIET pairs dense embeddings with sparse count-vector features; this is the same idea for the
 fine-tuned encoder. Texts are cut into word 1-2-grams and within-word character 2-4-grams
-(scikit-learn's analyzers) and hashed (murmurhash3, the buckets of scikit-learn's stateless
+(scikit-learn's analyzers; every Han character is a word of its own, as Chinese has no spaces)
+and hashed (murmurhash3, the buckets of scikit-learn's stateless
 ``HashingVectorizer``, without its sparse-matrix overhead: ~0.1 ms instead of ~0.6 ms for one
 message, which counts in serving latency), so nothing is fitted or pickled and a
 model stores only this config (JSON) and one learned sparse linear layer (safetensors). The
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Dict, Sequence
+from typing import Any, Dict, Sequence
 
 import numpy as np
 
@@ -26,6 +27,15 @@ INDICES = "lexical_indices"
 OFFSETS = "lexical_offsets"
 WEIGHTS = "lexical_weights"
 
+# scikit-learn's default word pattern (word-character runs of 2 or more).
+SKLEARN_WORD_PATTERN = r"(?u)\b\w\w+\b"
+# CJK unified ideographs (with extension A and the compatibility block).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# The same, except that each Han character is a word: with scikit-learn's pattern a whole
+# Chinese clause is one "word" that no other message shares (6% of the held-out Chinese
+# intent words were seen in training, against 85% this way), which the layer memorises.
+HAN_CHARACTER_WORD_PATTERN = rf"(?u)[{_HAN}]|[^\W{_HAN}]{{2,}}"
+
 
 @dataclass(frozen=True)
 class LexicalConfig:
@@ -35,14 +45,27 @@ class LexicalConfig:
     word_ngram_max: int = 2
     char_ngram_min: int = 2
     char_ngram_max: int = 4
+    # False: scikit-learn's word pattern, as models trained before this option hash.
+    han_characters_as_words: bool = True
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> LexicalConfig:
+        """The config a model stored; one saved before ``han_characters_as_words`` existed
+        hashed with scikit-learn's word pattern, so it keeps doing so."""
+        return cls(**{"han_characters_as_words": False, **data})
+
+    @property
+    def word_pattern(self) -> str:
+        """Regular expression of one word for the word n-grams."""
+        return HAN_CHARACTER_WORD_PATTERN if self.han_characters_as_words else SKLEARN_WORD_PATTERN
 
     @property
     def n_features(self) -> int:
         """Width of the hashed vector (word buckets, then character buckets)."""
         return 2 * self.buckets_per_analyzer
 
-    def to_json(self) -> Dict[str, int]:
-        """JSON-ready dict (the inverse of ``LexicalConfig(**data)``)."""
+    def to_json(self) -> Dict[str, Any]:
+        """JSON-ready dict (the inverse of ``LexicalConfig.from_json``)."""
         return asdict(self)
 
 
@@ -56,7 +79,9 @@ class LexicalHasher:
 
         self.config = config
         self._word_tokens = HashingVectorizer(
-            ngram_range=(1, config.word_ngram_max), lowercase=True
+            ngram_range=(1, config.word_ngram_max),
+            lowercase=True,
+            token_pattern=config.word_pattern,
         ).build_analyzer()
         self._char_tokens = HashingVectorizer(
             analyzer="char_wb",

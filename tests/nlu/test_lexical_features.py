@@ -26,7 +26,7 @@ def rows(features: dict) -> list:
 def test_hashing_is_deterministic_and_needs_no_fitting() -> None:
     texts = ["Where is my order 123?", "I want a refund", "退货怎么办"]
     first = LexicalHasher(SMALL).transform(texts)
-    second = LexicalHasher(LexicalConfig(**SMALL.to_json())).transform(texts)
+    second = LexicalHasher(LexicalConfig.from_json(SMALL.to_json())).transform(texts)
     for key in (INDICES, OFFSETS, WEIGHTS):
         np.testing.assert_array_equal(first[key], second[key])
 
@@ -38,7 +38,9 @@ def reference_features(config: LexicalConfig, texts: list) -> dict:
     from sklearn.feature_extraction.text import HashingVectorizer
 
     common = dict(n_features=config.buckets_per_analyzer, alternate_sign=False, norm=None)
-    word = HashingVectorizer(ngram_range=(1, config.word_ngram_max), **common)
+    word = HashingVectorizer(
+        ngram_range=(1, config.word_ngram_max), token_pattern=config.word_pattern, **common
+    )
     char = HashingVectorizer(
         analyzer="char_wb", ngram_range=(config.char_ngram_min, config.char_ngram_max), **common
     )
@@ -51,7 +53,9 @@ def reference_features(config: LexicalConfig, texts: list) -> dict:
     return {INDICES: matrix.indices, OFFSETS: matrix.indptr[:-1], WEIGHTS: matrix.data}
 
 
-@pytest.mark.parametrize("config", [SMALL, LexicalConfig()])
+@pytest.mark.parametrize(
+    "config", [SMALL, LexicalConfig(), LexicalConfig(han_characters_as_words=False)]
+)
 def test_buckets_match_scikit_learns_hashing_vectorizer(config: LexicalConfig) -> None:
     texts = [
         "Where is my order 123?",
@@ -68,6 +72,30 @@ def test_buckets_match_scikit_learns_hashing_vectorizer(config: LexicalConfig) -
     np.testing.assert_array_equal(ours[INDICES], expected[INDICES])
     np.testing.assert_allclose(ours[WEIGHTS], expected[WEIGHTS], atol=1e-6)
     assert ours[INDICES].dtype == np.int64 and ours[WEIGHTS].dtype == np.float32
+
+
+def test_han_characters_are_words_and_english_words_are_unchanged() -> None:
+    han = LexicalHasher(SMALL)._word_tokens
+    sklearn = LexicalHasher(
+        LexicalConfig(buckets_per_analyzer=2**10, han_characters_as_words=False)
+    )
+    assert han("我要退货") == ["我", "要", "退", "货", "我 要", "要 退", "退 货"]
+    assert sklearn._word_tokens("我要退货") == ["我要退货"]
+    assert han("我的order 1234到哪了") == [
+        "我", "的", "order", "1234", "到", "哪", "了",
+        "我 的", "的 order", "order 1234", "1234 到", "到 哪", "哪 了",
+    ]  # fmt: skip
+    for text in ("Where's my order #1234?", "I can't log-in, a b c", "naïve café crème"):
+        assert han(text) == sklearn._word_tokens(text)
+
+
+def test_a_model_saved_before_the_han_option_hashes_as_it_was_trained() -> None:
+    stored = {
+        key: value for key, value in SMALL.to_json().items() if key != "han_characters_as_words"
+    }
+    assert not LexicalConfig.from_json(stored).han_characters_as_words
+    assert LexicalConfig.from_json(SMALL.to_json()) == SMALL
+    assert SMALL.han_characters_as_words
 
 
 def test_every_text_has_unit_length_and_empty_text_has_no_features() -> None:
