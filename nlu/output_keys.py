@@ -9,6 +9,8 @@ Kept free of heavy imports so the action server (which never imports rasa) can u
 SENTIMENT = "sentiment"
 # [{"aspect": str, "confidence": float, "product": str | None}, ...]
 DEMANDS = "demands"
+# {"label": bool, "confidence": float}: whether the message should go to a person (learned head)
+HANDOFF = "handoff"
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 DEMAND_ASPECTS = (
