@@ -114,14 +114,30 @@ def refused_claim(tracker: Tracker) -> bool:
     return verified is not None and verified.customer_id is None
 
 
+def _is_notice(event: Dict[str, Any]) -> bool:
+    """Whether ``event`` is the bot saying :data:`SIGN_IN_NOT_VERIFIED` (in any language)."""
+    return event.get("event") == "bot" and event.get("text") in SIGN_IN_NOT_VERIFIED_TEXTS.values()
+
+
 def _told_this_session(tracker: Tracker) -> bool:
-    """Whether the bot already said :data:`SIGN_IN_NOT_VERIFIED` (in any language) this session."""
-    notices = set(SIGN_IN_NOT_VERIFIED_TEXTS.values())
-    for event in reversed(tracker.events or []):
-        if event.get("event") == "session_started":
-            return False
-        if event.get("event") == "bot" and event.get("text") in notices:
+    """Whether the bot already said :data:`SIGN_IN_NOT_VERIFIED` (in any language) this session.
+
+    Rasa logs an action's messages before the events it returns, so the notice that
+    ``action_session_start`` gives lies just *before* its ``session_started`` event; it counts
+    for the session it starts.
+    """
+    events = tracker.events or []
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if _is_notice(event):
             return True
+        if event.get("event") == "session_started":
+            before = index - 1
+            while before >= 0 and events[before].get("event") == "bot":
+                if _is_notice(events[before]):
+                    return True
+                before -= 1
+            return False
     return False
 
 

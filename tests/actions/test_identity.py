@@ -112,6 +112,35 @@ def test_the_shopper_is_told_once_per_session() -> None:
     assert later.messages == []
 
 
+def test_the_notice_session_start_gave_counts_for_the_first_turn() -> None:
+    # Rasa logs an action's messages before the events it returns: action_session_start's
+    # notice comes before its session_started event, then the first message follows.
+    first_turn = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "bot", "text": SIGN_IN_NOT_VERIFIED},
+        {"event": "session_started"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "where is my order 3?"},
+    ]
+    dispatcher = CollectingDispatcher()
+    explain_refused_claim(
+        dispatcher, make_tracker({}, metadata={"customer_id": "9"}, events=first_turn)
+    )
+    assert dispatcher.messages == []
+    # A previous session's notice does not count for a new session that gave none.
+    next_session = [
+        *first_turn,
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "hello again"},
+    ]
+    explain_refused_claim(
+        dispatcher, make_tracker({}, metadata={"customer_id": "9"}, events=next_session)
+    )
+    assert [m["text"] for m in dispatcher.messages] == [SIGN_IN_NOT_VERIFIED]
+
+
 def test_requester_is_customer_else_guest_email_else_none() -> None:
     assert requester_from(make_tracker({"customer_id": 5, "email": "a@b.co"})).customer_id == 5
     guest = requester_from(make_tracker({"email": "a@b.co"}))

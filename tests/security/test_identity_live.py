@@ -82,7 +82,8 @@ def test_a_forged_customer_id_never_reads_another_customers_order(
     status, replies = live.say(sender, f"where is my order {order.id}?", {"customer_id": claim})
     answer = replies_text(replies)
     assert status == 200
-    assert SIGN_IN_NOT_VERIFIED in answer, answer
+    # Once in the reply: session start tells it, the answering action does not repeat it.
+    assert answer.count(SIGN_IN_NOT_VERIFIED) == 1, answer
     assert order.tracking_number not in answer and order.carrier not in answer, answer
     assert "shipped" not in answer.lower(), answer
     # As a guest the bot asks for the order's e-mail instead; guessing one reveals nothing.
