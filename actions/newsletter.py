@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.shop_action import AccountAction
-from knowledge import shop
+from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
 

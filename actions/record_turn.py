@@ -25,7 +25,13 @@ from sqlalchemy.exc import IntegrityError
 
 from actions import deps
 from actions.identity import verify_claim
-from knowledge.graph import DemandInput, RecordResult, TurnInput, record_turn, signed_sentiment
+from knowledge.graph.record import (
+    DemandInput,
+    RecordResult,
+    TurnInput,
+    record_turn,
+    signed_sentiment,
+)
 from nlu.output_keys import DEMANDS, SENTIMENT
 
 logger = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from actions.localise import format_day, format_money, in_brackets, shopper_language
 from actions.order_form import OrderFormValidator
 from actions.shop_action import OrderAction
-from knowledge import shop
 from knowledge.models import Order, RefundStatus
+from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
 

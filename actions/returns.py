@@ -17,8 +17,8 @@ from actions.identity import requester_from
 from actions.localise import format_day, join_names, order_status_name, shopper_language
 from actions.order_form import OrderFormValidator
 from actions.shop_action import OrderAction
-from knowledge import shop
 from knowledge.models import Order
+from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
 

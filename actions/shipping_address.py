@@ -16,8 +16,8 @@ from actions.account import SignedInFormValidator
 from actions.localise import order_status_name, shopper_language, word
 from actions.order_form import OrderFormValidator
 from actions.shop_action import AccountAction, OrderAction
-from knowledge import shop
 from knowledge.models import Order, OrderStatus
+from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
 

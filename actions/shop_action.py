@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from actions import deps
 from actions.identity import explain_refused_claim, requester_from
-from knowledge import shop
+from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
 

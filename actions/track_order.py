@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from actions.localise import format_day, format_money, shopper_language, word
 from actions.order_form import OrderFormValidator
 from actions.shop_action import OrderAction
-from knowledge import shop
 from knowledge.language import DEFAULT_LANGUAGE
 from knowledge.models import Order, OrderStatus
+from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
 

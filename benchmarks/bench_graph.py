@@ -33,9 +33,9 @@ from sqlalchemy.engine import Engine
 from actions import deps
 from actions.record_turn import flush_pending_turns
 from knowledge.db import make_engine, make_session_factory
-from knowledge.graph import DemandInput, TurnInput, record_turn
+from knowledge.graph.record import DemandInput, TurnInput, record_turn
 from knowledge.migrate import upgrade
-from knowledge.seed import seed
+from knowledge.shop.seed import seed
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ def run(args: argparse.Namespace) -> None:
     turns = 100 if args.quick else 500
     customers = 60 if args.quick else 300
     previous = os.environ.get("SHOP_DATABASE_URL")
-    logging.getLogger("knowledge.graph").setLevel(logging.ERROR)
+    logging.getLogger("knowledge.graph.record").setLevel(logging.ERROR)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-graph-") as folder:
             url = f"sqlite:///{Path(folder) / 'shop.db'}"

@@ -392,8 +392,8 @@ def signed_orders(system: System, count: int = 40) -> List[Tuple[int, str]]:
     """(order id, signed customer token) of some seeded orders, as the shop page signs them."""
     import sqlalchemy as sa
 
-    from knowledge.identity_token import sign_customer_id
     from knowledge.settings import Settings
+    from knowledge.shop.identity_token import sign_customer_id
 
     settings = Settings(data_dir=system.data_dir)
     engine = sa.create_engine(system.shop_url)

@@ -98,7 +98,7 @@ def our_encoder_dir() -> Path | None:
     if not configured:
         return None
     if configured == "multilingual-e5-small":
-        from nlu.multilingual.convert import convert
+        from knowledge.encoder.convert import convert
 
         return convert().directory
     return Path(configured).expanduser().resolve()

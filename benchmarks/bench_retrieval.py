@@ -59,7 +59,7 @@ class Bm25Ranker:
     def __init__(self, templates: Sequence[Any]) -> None:
         from rank_bm25 import BM25Okapi
 
-        from knowledge.answer_index import documents
+        from knowledge.faq.index import documents
 
         texts, self.ids = documents(templates)
         self.bm25 = BM25Okapi([_tokens(t) for t in texts])
@@ -110,7 +110,7 @@ def evaluate_set(
 
 
 def _outcome(candidates: Sequence[Any], gold: set[int], threshold: float, margin: float) -> str:
-    from knowledge.answer_index import decide
+    from knowledge.faq.index import decide
 
     decision = decide(candidates, threshold, margin)
     if decision.kind == "unsure":
@@ -165,8 +165,8 @@ def threshold_table(in_scope: list, golds: list[set[int]], oos: list, margin: fl
 
 def accuracy(args: Any) -> None:
     """Accuracy on the three query sets against BM25, and the threshold trade-off."""
-    from knowledge.answer_index import AnswerIndex, Encoder, build_index, encoder_path
-    from knowledge.answer_templates import load_templates
+    from knowledge.faq.index import AnswerIndex, Encoder, build_index, encoder_path
+    from knowledge.faq.templates import load_templates
     from knowledge.settings import get_settings
 
     settings = get_settings()
@@ -321,7 +321,7 @@ def scale(args: Any) -> None:
     import faiss
     import numpy as np
 
-    from knowledge.retrieval import FaissIndex
+    from knowledge.faq.retrieval import FaissIndex
 
     faiss.omp_set_num_threads(1)
     sizes = [10_000] if args.quick else [10_000, 100_000, 1_000_000]

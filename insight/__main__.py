@@ -1,5 +1,5 @@
 """``python -m insight``: serve the insight web app; ``python -m insight create-user``: add an
-agent console account (see ``insight/console/cli.py``)."""
+agent console account (see ``insight/web/console/cli.py``)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import sys
 
 from aiohttp import web
 
-from insight.app import create_app
+from insight.web.app import create_app
 from knowledge.settings import get_settings
 
 
 def main() -> None:
     """Run the web app on the configured host and port (or a console command)."""
     if sys.argv[1:2] == ["create-user"]:
-        from insight.console.cli import create_user_main
+        from insight.web.console.cli import create_user_main
 
         raise SystemExit(create_user_main(sys.argv[2:]))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

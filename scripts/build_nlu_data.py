@@ -8,7 +8,7 @@ writes ``bot/data/nlu/bitext/<category>.yml`` (the Bitext customer-support utter
 their ``order_id`` spans annotated), copies the dataset's LICENSE.txt beside them with a
 README.md holding the attribution, and writes ``bot/data/nlu/entities.yml`` (regexes for
 ``order_id`` and ``email``, the ``product`` lookup table and its synonyms, derived from
-``knowledge.seed.CATALOGUE``). Without ``--bitext-dir`` only ``entities.yml`` is rewritten,
+``knowledge.shop.seed.CATALOGUE``). Without ``--bitext-dir`` only ``entities.yml`` is rewritten,
 which is what a catalogue change needs.
 """
 
@@ -368,7 +368,7 @@ def write_bitext(source_dir: Path, out_dir: Path) -> Dict[str, int]:
 
 def write_entities(path: Path) -> None:
     """Write entities.yml from the current seed catalogue."""
-    from knowledge.seed import CATALOGUE
+    from knowledge.shop.seed import CATALOGUE
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dump_yaml(entities_document(CATALOGUE)), encoding="utf-8")

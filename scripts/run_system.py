@@ -20,7 +20,7 @@ from typing import Dict, List
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from knowledge.agents import DEMO_ACCOUNTS  # noqa: E402
+from knowledge.handoff.agents import DEMO_ACCOUNTS  # noqa: E402
 from knowledge.secret_files import identity_secret, rasa_api_token  # noqa: E402
 from knowledge.settings import Settings, get_settings  # noqa: E402
 

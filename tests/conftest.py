@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.db import make_engine, make_session_factory
 from knowledge.migrate import upgrade
-from knowledge.seed import seed
+from knowledge.shop.seed import seed
 
 logger = logging.getLogger(__name__)
 

@@ -71,7 +71,7 @@ def stop_process(process: subprocess.Popen) -> None:
 
 def shared_encoder_dir() -> Path:
     """The multilingual encoder directory of this checkout's own settings."""
-    from nlu.multilingual.convert import default_output_dir
+    from knowledge.encoder.convert import default_output_dir
 
     return default_output_dir()
 

@@ -22,9 +22,9 @@ from typing import Any, Dict, Iterator, List
 import aiohttp
 import pytest
 
-from knowledge.identity_token import sign_customer_id
 from knowledge.secret_files import rasa_api_token
 from knowledge.settings import Settings
+from knowledge.shop.identity_token import sign_customer_id
 from tests.handoff_fixtures import train_tiny_bot
 from tests.servers import is_up, service_env, set_up_shop, stop_process
 

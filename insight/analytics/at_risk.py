@@ -1,7 +1,7 @@
 """Customers at churn risk in the selected conversations, sorted by value at risk.
 
-Reuses the bot's own scorer (``insight/churn.py``) on each selected conversation's user turns
-together with the customer's knowledge-graph history (``knowledge.graph_queries.churn_inputs``):
+Reuses the bot's own scorer (``knowledge/scoring/churn.py``) on each selected conversation's user turns
+together with the customer's knowledge-graph history (``knowledge.graph.queries.churn_inputs``):
 a customer's risk is the highest of their conversations', its reasons are that assessment's,
 and ``value_at_risk = risk * lifetime spend``.
 """
@@ -19,9 +19,9 @@ from insight.analytics import dataset
 from insight.analytics.filters import Filters
 from insight.analytics.measures import Context, Result, ids_of, rnd
 from insight.analytics.tables import AnalyticsMessage
-from insight.churn import Assessment, ChurnConfig, Turn, assess
-from knowledge.graph_queries import UnknownCustomerError, churn_inputs
+from knowledge.graph.queries import UnknownCustomerError, churn_inputs
 from knowledge.models import Customer
+from knowledge.scoring.churn import Assessment, ChurnConfig, Turn, assess
 
 logger = logging.getLogger(__name__)
 

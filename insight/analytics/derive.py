@@ -14,7 +14,7 @@ What the events say, and where it comes from in this project:
   (``escalate:<trigger>``) that ``action_assess_handoff`` set in that turn.
 * Agents' replies are ``bot`` events whose ``metadata.handoff`` is ``agent_message`` (also
   ``agent_joined`` / ``agent_left``) with ``metadata.agent``
-  (``insight/console/rasa_client.py``); the hand-back is a ``resume`` event.
+  (``insight/web/console/rasa_client.py``); the hand-back is a ``resume`` event.
 * CSAT: the user's 1-5 answer right after ``utter_ask_handoff_rating``.
 * Language: the last supported value of the ``language`` slot (``knowledge/language.py``: the
   NLU's language detector fills it whenever a message's language is clear); a conversation
@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from insight.analytics.events import RawEvent
-from knowledge.graph import signed_sentiment
+from knowledge.graph.record import signed_sentiment
 from knowledge.language import (
     DEFAULT_LANGUAGE,
     LANGUAGE_SLOT,

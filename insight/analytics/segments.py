@@ -2,7 +2,7 @@
 
 Features per customer: demands raised (HAS_DEMAND edges of their messages), negative and
 positive messages, mean signed sentiment, orders, lifetime spend, and the history churn risk of
-``insight.churn.customer_risk`` over ``knowledge.graph_queries.churn_inputs``. They are
+``knowledge.scoring.churn.customer_risk`` over ``knowledge.graph.queries.churn_inputs``. They are
 standardised (z-scores), KMeans runs for k = 2..6 with a fixed ``random_state`` and the k with
 the best silhouette wins. Segments are numbered 1..k by size (largest first) and described in
 words by the features that set them apart: a segment's z-score of a feature is its members'
@@ -20,9 +20,9 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from insight.analytics.tables import AnalyticsSegment, AnalyticsSegmentInfo
-from insight.churn import ChurnConfig, customer_risk
-from knowledge.graph_queries import churn_inputs
+from knowledge.graph.queries import churn_inputs
 from knowledge.models import Customer, GraphEdge, Message, Relation
+from knowledge.scoring.churn import ChurnConfig, customer_risk
 from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)

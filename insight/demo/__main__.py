@@ -22,11 +22,11 @@ from insight.demo.driver import DemoDriver, DemoStats
 from insight.demo.scripts import Shopper, build_shoppers
 from insight.demo.shop_data import load_shop_data
 from insight.demo.system import StartedSystem, SystemStartError, services_up
-from knowledge.agents import DEMO_ACCOUNTS
 from knowledge.db import make_engine, make_session_factory
-from knowledge.identity_token import sign_customer_id
+from knowledge.handoff.agents import DEMO_ACCOUNTS
 from knowledge.models import AgentRole
 from knowledge.settings import Settings, get_settings
+from knowledge.shop.identity_token import sign_customer_id
 
 logger = logging.getLogger("insight.demo")
 
@@ -74,7 +74,7 @@ def load_shoppers(
 
 
 def demo_account(role: AgentRole) -> tuple[str, str]:
-    """Name and password of the first demo account of ``role`` (``knowledge.agents``)."""
+    """Name and password of the first demo account of ``role`` (``knowledge.handoff.agents``)."""
     return next((u, p) for u, _name, p, r in DEMO_ACCOUNTS if r == role)
 
 

@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import deps
-from knowledge.identity_token import sign_customer_id
+from knowledge.shop.identity_token import sign_customer_id
 from tests.conftest import SEED_NOW
 
 logger = logging.getLogger(__name__)

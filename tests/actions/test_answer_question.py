@@ -18,7 +18,7 @@ from actions.answer_question import (
     choice_payload,
 )
 from actions.fallback import ActionHandleFallback
-from knowledge.answer_index import AnswerIndex, build_index, multilingual_encoder_dir
+from knowledge.faq.index import AnswerIndex, build_index, multilingual_encoder_dir
 from knowledge.settings import Settings, get_settings
 from tests.actions.conftest import make_tracker, responses, run_action, slot_events
 from tests.knowledge.faq_fakes import BILINGUAL_TEMPLATES, FAKE_DIM, SMALL_TEMPLATES, FakeEncoder

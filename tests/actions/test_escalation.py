@@ -10,8 +10,8 @@ from rasa_sdk import Tracker
 from actions import escalation
 from actions.escalation import ActionAssessHandoff, ActionEscalate, turns_since_handback
 from actions.human import ActionRequestHuman
-from knowledge import escalations
-from knowledge.agents import create_agent, touch
+from knowledge.handoff import escalations
+from knowledge.handoff.agents import create_agent, touch
 from tests.actions.conftest import make_tracker, responses, run_action, slot_events
 
 NOW = datetime(2026, 11, 20, 12, 0, 0)

@@ -15,7 +15,7 @@ from actions.identity import (
     explain_refused_claim,
     requester_from,
 )
-from knowledge.identity_token import sign_customer_id
+from knowledge.shop.identity_token import sign_customer_id
 from tests.actions.conftest import make_tracker, run_action, signed, slot_events
 
 

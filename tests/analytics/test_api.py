@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from insight.app import create_app
-from knowledge.agents import create_agent
+from insight.web.app import create_app
+from knowledge.handoff.agents import create_agent
 from knowledge.settings import Settings
 from tests.analytics.conftest import load_log
 
@@ -199,7 +199,7 @@ async def test_personal_data_is_masked_in_json_and_csv(supervisor: Any) -> None:
 
 
 def test_csv_cells_never_start_a_formula() -> None:
-    from insight.analytics.api import csv_cell, to_csv
+    from insight.web.dashboard.api import csv_cell, to_csv
 
     assert csv_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert csv_cell(["@SUM(A1)", "b"]) == "'@SUM(A1) b"

@@ -56,7 +56,7 @@ def test_bad_filters(query: dict[str, str], param: str, message: str) -> None:
 def test_mirrored_bot_names_still_match_the_bot() -> None:
     """derive.py mirrors names from actions/ and the console so insight never imports actions."""
     from actions import answer_question, escalation, fallback, human
-    from insight.console import rasa_client
+    from insight.web.console import rasa_client
 
     assert derive.ESCALATE_ACTION == escalation.ESCALATE_ACTION
     assert derive.HANDOFF_SLOT == escalation.EVENT_SLOT

@@ -127,8 +127,8 @@ def test_a_later_event_changes_the_language_whatever_order_it_arrives_in(
 async def test_the_api_filters_and_shows_the_language(
     aiohttp_client: Any, folded: sessionmaker, shop_url: str, tmp_path: Path
 ) -> None:
-    from insight.app import create_app
-    from knowledge.agents import create_agent
+    from insight.web.app import create_app
+    from knowledge.handoff.agents import create_agent
     from tests.analytics.test_api import PASSWORD, login, make_settings
 
     with folded() as session, session.begin():

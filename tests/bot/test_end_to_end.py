@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import select
 
 from knowledge.db import make_engine, make_session_factory
-from knowledge.identity_token import sign_customer_id
 from knowledge.language import detect_language
 from knowledge.models import Order, OrderStatus
 from knowledge.settings import Settings
+from knowledge.shop.identity_token import sign_customer_id
 from tests.bot.test_conversations import latest_model
 from tests.servers import is_up, service_env, set_up_shop, stop_process
 
@@ -217,7 +217,7 @@ def test_language_is_kept_for_replies_without_words(bot: Bot) -> None:
 
 
 def test_angry_chinese_shopper_is_escalated_with_sentiment_shown(bot: Bot) -> None:
-    from insight.console.profile import escalation_payload
+    from insight.web.console.profile import escalation_payload
     from knowledge.models import Conversation, Escalation
 
     order = _orders(bot.database_url)["shipped"]

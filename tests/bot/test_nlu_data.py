@@ -17,7 +17,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge import intents
 from knowledge.intents import INTENTS
-from knowledge.seed import CATALOGUE
+from knowledge.shop.seed import CATALOGUE
 from scripts import build_nlu_data
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from knowledge.identity_token import sign_customer_id
 from knowledge.models import Conversation, GraphEdge, Message, Product
+from knowledge.shop.identity_token import sign_customer_id
 
 REPO = Path(__file__).resolve().parents[2]
 DECLARATION = REPO / "bot" / "domain" / "turn_tracking.yml"

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.agents import create_agent
+from knowledge.handoff.agents import create_agent
 
 PASSWORD = "correct horse battery"
 AGENT = "alex"

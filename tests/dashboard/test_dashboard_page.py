@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from insight.app import create_app
-from insight.dashboard.views import CHART_JS_DIST
+from insight.web.app import create_app
+from insight.web.dashboard.views import CHART_JS_DIST
 from knowledge.settings import Settings
 from tests.dashboard.support import AGENT, SUPERVISOR, create_accounts, sign_in
 
-STATIC = Path(__file__).resolve().parents[2] / "insight" / "dashboard" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "insight" / "web" / "dashboard" / "static"
 SCRIPTS = sorted(path.name for path in STATIC.glob("*.js"))
 # Every measure of the analytics API the page must show, with the section that shows it.
 MEASURES = (

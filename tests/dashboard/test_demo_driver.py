@@ -18,17 +18,17 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from insight.app import create_app
 from insight.demo.catch_up import wait_for_dashboard
 from insight.demo.clients import ConsoleAgent
 from insight.demo.corpus import load_corpus
 from insight.demo.driver import DemoDriver
 from insight.demo.scripts import HUMAN_REQUESTS, build_shoppers
 from insight.demo.shop_data import load_shop_data
-from knowledge import escalations
-from knowledge.identity_token import sign_customer_id, verify_customer_token
+from insight.web.app import create_app
+from knowledge.handoff import escalations
 from knowledge.models import Escalation, EscalationStatus
 from knowledge.settings import Settings
+from knowledge.shop.identity_token import sign_customer_id, verify_customer_token
 from tests.dashboard.analytics_data import HOSTILE_SENDER, fold_known_data
 from tests.dashboard.support import AGENT, PASSWORD, SUPERVISOR, create_accounts
 

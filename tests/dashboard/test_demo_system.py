@@ -8,9 +8,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from insight.app import create_app
 from insight.demo.__main__ import main
 from insight.demo.system import health_urls, services_up
+from insight.web.app import create_app
 from knowledge.secret_files import rasa_api_token
 from knowledge.settings import Settings, get_settings
 from tests.servers import free_port

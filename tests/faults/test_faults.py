@@ -30,8 +30,8 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import sqlalchemy as sa
 
-from knowledge.identity_token import sign_customer_id
 from knowledge.settings import Settings
+from knowledge.shop.identity_token import sign_customer_id
 from scale.action_gateway import backend_index
 from scale.processes import Running
 from tests.scale.infra import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from insight.app import create_app
+from insight.web.app import create_app
 from knowledge.settings import Settings
 
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insight.churn import (
+from knowledge.graph.queries import ChurnInputs
+from knowledge.scoring.churn import (
     ChurnConfig,
     Turn,
     assess,
@@ -17,7 +18,6 @@ from insight.churn import (
     handoff_trigger,
     phrase_signals,
 )
-from knowledge.graph_queries import ChurnInputs
 from knowledge.settings import Settings
 
 CONFIG = ChurnConfig.from_settings(Settings())

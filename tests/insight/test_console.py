@@ -16,9 +16,9 @@ from typing import Any, Dict, List
 import pytest
 from aiohttp import web
 
-from insight.app import create_app
-from knowledge import escalations
-from knowledge.agents import create_agent
+from insight.web.app import create_app
+from knowledge.handoff import escalations
+from knowledge.handoff.agents import create_agent
 from knowledge.models import AgentMessage
 from knowledge.settings import Settings
 
@@ -170,7 +170,7 @@ async def test_supervisors_get_a_link_to_the_dashboard(
 
 
 async def test_forged_cookie_is_rejected(aiohttp_client: Any, settings: Settings) -> None:
-    from insight.console import auth
+    from insight.web.console import auth
 
     client = await new_client(aiohttp_client, settings)
     forged = auth.encode(auth.ConsoleSession(1, "x", 9e9), b"another-key")
@@ -318,7 +318,7 @@ async def test_queue_and_detail_show_the_conversations_language(
 ) -> None:
     from insight.analytics.events import normalise
     from insight.analytics.fold import fold
-    from knowledge.graph import TurnInput, record_turn
+    from knowledge.graph.record import TurnInput, record_turn
 
     chinese = "亲，我买的鞋子尺码不对，想换一双大一码的，可以吗？" * 3
     with session_factory() as session, session.begin():

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from insight.app import create_app
-from knowledge.graph import TurnInput, record_turn
+from insight.web.app import create_app
+from knowledge.graph.record import TurnInput, record_turn
 from knowledge.settings import Settings
 from tests.insight.test_console import FakeRasa, open_one
 from tests.insight.widget_support import launch_chromium
@@ -29,7 +29,7 @@ CHINESE = "亲，我上周买的鞋子到现在还没发货，能帮我查一下
 async def test_console_live_queue_claim_and_reply(
     aiohttp_server: Any, database_url: str, tmp_path: Path, session_factory: Any
 ) -> None:
-    from knowledge.agents import create_agent
+    from knowledge.handoff.agents import create_agent
 
     with session_factory() as session, session.begin():
         create_agent(session, "alex", "Alex", PASSWORD, rounds=4)

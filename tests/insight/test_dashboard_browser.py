@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from insight.app import create_app
+from insight.web.app import create_app
 from knowledge.settings import Settings
 from tests.dashboard.analytics_data import (
     CARD,

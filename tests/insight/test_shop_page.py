@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from insight.app import create_app
-from knowledge.identity_token import verify_customer_token
+from insight.web.app import create_app
 from knowledge.models import Customer, Product
 from knowledge.settings import Settings
+from knowledge.shop.identity_token import verify_customer_token
 
 WIDGET_TAG = re.compile(r'<script src="/widget/widget\.js" defer([^>]*)></script>')
 
@@ -58,7 +58,7 @@ async def test_signed_in_demo_customer_sees_products_and_their_orders(
         "lang": "en",
         "customer-id": "1",
     }
-    # The page signs the customer id for the bot (knowledge/identity_token.py).
+    # The page signs the customer id for the bot (knowledge/shop/identity_token.py).
     assert verify_customer_token(token, settings).customer_id == 1
 
 
@@ -185,7 +185,7 @@ async def test_lang_parameter_falls_back_to_english(
 
 
 def test_every_page_language_has_every_english_label() -> None:
-    from insight.shop_text import HTML_LANG, LANGUAGE_NAMES, PAGE_TEXT
+    from insight.web.shop.text import HTML_LANG, LANGUAGE_NAMES, PAGE_TEXT
     from knowledge.language import SUPPORTED_LANGUAGES
 
     assert set(PAGE_TEXT) == set(HTML_LANG) == set(LANGUAGE_NAMES) == set(SUPPORTED_LANGUAGES)

@@ -173,7 +173,7 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-# The widget's labels the tests use, per page language (insight/widget/strings.js).
+# The widget's labels the tests use, per page language (insight/web/widget/strings.js).
 LABELS = {
     "en": {"open": "Open chat", "input": "Your message", "online": "Online"},
     "zh": {"open": "打开客服聊天", "input": "您的消息", "online": "在线"},

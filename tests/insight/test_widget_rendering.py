@@ -15,9 +15,9 @@ from typing import Any, AsyncIterator, Dict, List, Set
 import pytest
 from aiohttp.test_utils import TestServer
 
-from insight.app import create_app
-from knowledge.identity_token import verify_customer_token
+from insight.web.app import create_app
 from knowledge.settings import Settings
+from knowledge.shop.identity_token import verify_customer_token
 from tests.insight.widget_support import PHONE, FakeRasa, launch_chromium
 
 pytestmark = pytest.mark.browser
@@ -324,7 +324,7 @@ async def test_keyboard_only_use_and_phone_viewport(browser: Any, shop_url: str)
 async def test_lang_zh_page_shows_the_widget_in_chinese_and_sends_the_language(
     browser: Any, shop_url: str, fake_rasa: FakeRasa
 ) -> None:
-    from insight.shop_text import page_text
+    from insight.web.shop.text import page_text
 
     page = await browser.new_page()
     widget = Widget(page)

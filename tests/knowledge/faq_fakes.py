@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from knowledge.answer_templates import AnswerTemplate, Translation
+from knowledge.faq.templates import AnswerTemplate, Translation
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.answer_templates import (
+from knowledge.faq.templates import (
     INTENTS,
     SLOT_NAMES,
     TemplateError,
@@ -21,8 +21,8 @@ from knowledge.answer_templates import (
     templates_hash,
     tidy_text,
 )
-from knowledge.seed import CARRIERS, CATALOGUE
 from knowledge.settings import Settings
+from knowledge.shop.seed import CARRIERS, CATALOGUE
 
 logger = logging.getLogger(__name__)
 

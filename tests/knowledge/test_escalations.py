@@ -8,8 +8,14 @@ from datetime import datetime, timedelta
 import pytest
 from alembic import command
 
-from knowledge import escalations
-from knowledge.agents import AgentAccountError, agents_online, authenticate, create_agent, touch
+from knowledge.handoff import escalations
+from knowledge.handoff.agents import (
+    AgentAccountError,
+    agents_online,
+    authenticate,
+    create_agent,
+    touch,
+)
 from knowledge.migrate import alembic_config, upgrade
 
 NOW = datetime(2026, 11, 20, 12, 0, 0)

@@ -11,7 +11,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.graph import DemandInput, TurnInput, order_number, record_turn, signed_sentiment
+from knowledge.graph.record import (
+    DemandInput,
+    TurnInput,
+    order_number,
+    record_turn,
+    signed_sentiment,
+)
 from knowledge.migrate import alembic_config, upgrade
 from knowledge.models import (
     Base,

@@ -19,11 +19,11 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 
 from knowledge.db import make_engine, make_session_factory
-from knowledge.graph import DemandInput, TurnInput, record_turn
-from knowledge.graph_queries import customer_profile, top_demands
+from knowledge.graph.queries import customer_profile, top_demands
+from knowledge.graph.record import DemandInput, TurnInput, record_turn
 from knowledge.migrate import alembic_config, upgrade
 from knowledge.models import Base, GraphEdge, Message, Order, OrderStatus
-from knowledge.seed import seed
+from knowledge.shop.seed import seed
 
 ADMIN_URL = os.environ.get(
     "SHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

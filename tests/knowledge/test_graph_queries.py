@@ -11,9 +11,8 @@ import networkx as nx
 import pytest
 from sqlalchemy import select
 
-from knowledge.graph import DemandInput, TurnInput, record_turn
-from knowledge.graph_export import export_graph
-from knowledge.graph_queries import (
+from knowledge.graph.export import export_graph
+from knowledge.graph.queries import (
     DailySentiment,
     DemandStat,
     TrendPoint,
@@ -29,6 +28,7 @@ from knowledge.graph_queries import (
     sentiment_history,
     top_demands,
 )
+from knowledge.graph.record import DemandInput, TurnInput, record_turn
 from knowledge.models import (
     Customer,
     Escalation,

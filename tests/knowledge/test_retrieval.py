@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.answer_index import (
+from knowledge.faq.index import (
     ENCODER_THRESHOLDS,
     MULTILINGUAL_DIR_NAME,
     AnswerIndex,
@@ -26,8 +26,8 @@ from knowledge.answer_index import (
     load_or_build,
     multilingual_encoder_dir,
 )
-from knowledge.answer_templates import load_templates, shop_slots
-from knowledge.retrieval import FaissIndex, gpu_available
+from knowledge.faq.retrieval import FaissIndex, gpu_available
+from knowledge.faq.templates import load_templates, shop_slots
 from knowledge.settings import Settings
 from tests.knowledge.faq_fakes import (
     BILINGUAL_TEMPLATES,
@@ -245,7 +245,7 @@ def _fake_model_dir(path: Path) -> Path:
 def test_the_multilingual_encoder_is_used_when_it_exists_unless_configured_otherwise(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ):
-    from nlu.multilingual import convert
+    from knowledge.encoder import convert
 
     settings = Settings(data_dir=tmp_path, answer_encoder=None)
     default_dir = tmp_path / "encoders" / MULTILINGUAL_DIR_NAME
@@ -336,7 +336,7 @@ def test_decide_answers_asks_or_says_not_sure():
 @pytest.fixture(scope="module")
 def real_answers(tmp_path_factory: pytest.TempPathFactory) -> AnswerIndex:
     """The shipped templates in an index built, saved and reloaded with the bundled encoder."""
-    from knowledge.answer_index import Encoder
+    from knowledge.faq.index import Encoder
 
     encoder = Encoder(encoder_path(Settings(answer_encoder=None, answer_multilingual=False)))
     directory = tmp_path_factory.mktemp("answer_index")
@@ -390,7 +390,7 @@ needs_e5 = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def e5_answers(tmp_path_factory: pytest.TempPathFactory) -> AnswerIndex:
     """The shipped templates (both languages) in an index built with multilingual-e5-small."""
-    from knowledge.answer_index import Encoder
+    from knowledge.faq.index import Encoder
 
     encoder = Encoder(encoder_path(Settings(answer_encoder=None, answer_multilingual=True)))
     assert Path(encoder.name).name == MULTILINGUAL_DIR_NAME and encoder.prompt == "query: "

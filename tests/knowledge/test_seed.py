@@ -18,7 +18,7 @@ from knowledge.models import (
     ReturnRequest,
     ReturnStatus,
 )
-from knowledge.seed import FIRST_ORDER_ID, is_empty, seed
+from knowledge.shop.seed import FIRST_ORDER_ID, is_empty, seed
 from tests.conftest import SEED_NOW, SEED_VALUE
 
 

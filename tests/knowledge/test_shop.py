@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from knowledge import shop
 from knowledge.models import (
     Customer,
     Order,
@@ -19,6 +18,7 @@ from knowledge.models import (
     ReturnRequest,
     ReturnStatus,
 )
+from knowledge.shop import queries as shop
 from tests.actions.facts import customer_email, find_order, item_names, other_customer_order
 from tests.conftest import SEED_NOW
 

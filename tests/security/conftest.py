@@ -21,9 +21,9 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
-from knowledge.identity_token import sign_customer_id
 from knowledge.secret_files import rasa_api_token
 from knowledge.settings import Settings
+from knowledge.shop.identity_token import sign_customer_id
 from tests.bot.test_conversations import latest_model
 from tests.servers import is_up, service_env, set_up_shop, stop_process
 

@@ -20,8 +20,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from insight.app import create_app
-from insight.console.auth import COOKIE
+from insight.web.app import create_app
+from insight.web.console.auth import COOKIE
 from knowledge.db import make_engine, make_session_factory
 from knowledge.models import Conversation, Escalation
 from knowledge.settings import Settings

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from actions.identity import SIGN_IN_NOT_VERIFIED
 from knowledge.db import make_engine, make_session_factory
-from knowledge.identity_token import sign_customer_id
 from knowledge.models import Order, OrderStatus
 from knowledge.settings import Settings
+from knowledge.shop.identity_token import sign_customer_id
 from tests.security.conftest import LiveSystem, replies_text
 
 pytestmark = pytest.mark.slow

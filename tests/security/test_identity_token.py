@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.identity_token import (
+from knowledge.secret_files import IDENTITY_SECRET_FILE, identity_secret, rasa_api_token
+from knowledge.settings import Settings
+from knowledge.shop.identity_token import (
     TokenProblem,
     Verified,
     sign_customer_id,
     verify_customer_token,
 )
-from knowledge.secret_files import IDENTITY_SECRET_FILE, identity_secret, rasa_api_token
-from knowledge.settings import Settings
 
 NOW = 1_800_000_000.0
 

@@ -20,7 +20,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from insight.app import create_app
+from insight.web.app import create_app
 from knowledge.secret_files import identity_secret
 from tests.security.conftest import LiveSystem
 from tests.security.test_bad_input_live import _counts

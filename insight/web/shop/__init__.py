@@ -1,0 +1,1 @@
+"""The demo shop page that embeds the chat widget."""

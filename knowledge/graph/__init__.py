@@ -1,0 +1,1 @@
+"""The customer knowledge graph: record a turn, query it, export it."""

@@ -1,0 +1,1 @@
+"""Hand-over to a human: escalation records and agent accounts."""
