@@ -2,18 +2,19 @@
 
 How the pieces fit (see also ``nlu/handoff_policy.py`` and ``bot/domain/handoff.yml``):
 
-* ``action_assess_handoff`` runs on EVERY user turn, like ``action_record_turn``: the slot
-  ``handoff_event`` has an unconditional ``custom`` mapping with this action, so Rasa's
-  ``action_extract_slots`` calls it before any policy predicts (also while the conversation is
-  paused). It scores churn risk (``knowledge/scoring/churn.py``) from the turns since the last hand-back and
-  the customer's knowledge-graph history, and sets ``churn_risk`` and ``handoff_event``
-  (``"escalate:<trigger>"`` when a person should take over). ``action_extract_slots`` keeps only
+* :func:`assess_turn` runs on EVERY user turn inside ``action_record_turn`` (the one custom slot
+  mapping with an action, ``bot/domain/turn_tracking.yml``: Rasa's ``action_extract_slots`` calls
+  it before any policy predicts, also while the conversation is paused; one action-server round
+  trip per turn records and assesses). It scores churn risk (``knowledge/scoring/churn.py``) from
+  the turns since the last hand-back and the customer's knowledge-graph history, and sets
+  ``churn_risk`` and ``handoff_event`` (``"escalate:<trigger>"`` when a person should take over;
+  :func:`handoff_trigger_of` is the one place that decides). ``action_extract_slots`` keeps only
   SlotSet and BotUttered events, so it cannot pause the bot itself.
 * ``HandoffPolicy`` sees ``handoff_event`` set in this turn and predicts ``action_escalate``,
   which opens a durable :class:`~knowledge.models.Escalation`, tells the shopper what happens
   next and returns ``ConversationPaused``: Rasa stops predicting for this conversation, so the
   bot never talks over the agent, while ``action_extract_slots`` still records each turn.
-* While paused, this action still answers the shopper's callback/e-mail choice (a BotUttered).
+* While paused, the assessment still answers the shopper's callback/e-mail choice (a BotUttered).
 * After the agent resolves, the console appends ``ConversationResumed`` and the bot asks for a
   rating; a 1-5 answer sets ``handoff_event = "rated"`` and the policy thanks the shopper.
 """
@@ -25,7 +26,7 @@ import logging
 import re
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Mapping, Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
@@ -47,7 +48,7 @@ from knowledge.scoring.churn import (
     Turn,
     assess,
 )
-from nlu.output_keys import SENTIMENT
+from nlu.output_keys import HANDOFF, SENTIMENT
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,11 @@ EMAIL = re.compile(r"\b(e-?mail|ticket|write to me|mail me)\b|邮件|邮箱|工�
 RATING = re.compile(r"^\s*([1-5])\s*(stars?|/\s*5|out of 5)?\s*$", re.IGNORECASE)
 # Events after which the conversation starts over for churn scoring.
 RESET_EVENTS = {"resume", "restart", "session_started"}
+# The NLU's learned hand-over head (``nlu.output_keys.HANDOFF``) said "a person should take this".
+TRIGGER_LEARNED = "handoff_model"
 REASON_TEXT = {
     TRIGGER_REQUEST: "Shopper asked for a person",
+    TRIGGER_LEARNED: "The hand-over model says a person should take this",
     TRIGGER_FALLBACKS: "Bot did not understand the shopper repeatedly",
     TRIGGER_NEGATIVE_STREAK: "Shopper upset on several turns in a row",
     TRIGGER_CHURN_RISK: "High churn risk",
@@ -81,6 +85,33 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def turn_from_parse(text: str, parse: Mapping[str, Any]) -> Turn:
+    """The scoring turn of one user message from its NLU parse result (``parse_data``)."""
+    intent = (parse.get("intent") or {}).get("name")
+    label, score, confidence = signed_sentiment(parse.get(SENTIMENT))
+    return Turn(
+        text=text,
+        intent=str(intent) if intent else None,
+        sentiment_label=label,
+        sentiment_confidence=confidence,
+        sentiment_score=score,
+    )
+
+
+def handoff_trigger_of(assessment: Assessment, parse: Mapping[str, Any]) -> str | None:
+    """Why the latest message goes to a person, or None: the churn rule's trigger, else the
+    NLU's learned hand-over head (``HANDOFF``: ``{"label": bool, ...}``) when it publishes one.
+
+    The single place that decides; ``benchmarks/bench_shoppers.py`` scores exactly this.
+    """
+    if assessment.trigger is not None:
+        return assessment.trigger
+    learned = parse.get(HANDOFF)
+    if isinstance(learned, Mapping) and learned.get("label") is True:
+        return TRIGGER_LEARNED
+    return None
+
+
 def turns_since_handback(events: Sequence[Dict[str, Any]]) -> List[Turn]:
     """The user turns since the last hand-back, restart or new session, oldest first."""
     turns: List[Turn] = []
@@ -90,20 +121,10 @@ def turns_since_handback(events: Sequence[Dict[str, Any]]) -> List[Turn]:
         if kind in RESET_EVENTS:
             turns, failed = [], []
         elif kind == "user":
-            parse = event.get("parse_data") or {}
-            intent = (parse.get("intent") or {}).get("name")
-            if intent and str(intent).startswith("EXTERNAL_"):
+            turn = turn_from_parse(event.get("text") or "", event.get("parse_data") or {})
+            if turn.intent and turn.intent.startswith("EXTERNAL_"):
                 continue
-            label, score, confidence = signed_sentiment(parse.get(SENTIMENT))
-            turns.append(
-                Turn(
-                    text=event.get("text") or "",
-                    intent=intent,
-                    sentiment_label=label,
-                    sentiment_confidence=confidence,
-                    sentiment_score=score,
-                )
-            )
+            turns.append(turn)
             failed.append(False)
         elif kind == "action" and failed and FAILED_LOOKUP.match(event.get("name") or ""):
             failed[-1] = True
@@ -151,63 +172,71 @@ def describe(assessment: Assessment, trigger: str) -> str:
     return f"{text}, churn risk {assessment.risk:.2f}{tail}"[:200]
 
 
+async def assess_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """The hand-over assessment of the latest user turn: ``churn_risk`` and ``handoff_event``.
+
+    Runs inside ``action_record_turn`` (one action-server call per turn for the bookkeeping);
+    while paused it answers a callback/e-mail choice, and a 1-5 answer to the rating question
+    sets ``handoff_event = "rated"``. Never raises: a failure clears ``handoff_event``.
+    """
+    latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name") or ""
+    text = latest.get("text") or ""
+    if intent.startswith("EXTERNAL_") or not (text or intent):
+        return []
+    try:
+        if tracker.is_paused():
+            await _answer_while_paused(dispatcher, tracker, text)
+            return [SlotSet(EVENT_SLOT, None)]
+        if is_rating_answer(tracker, text):
+            stored = await asyncio.to_thread(_store_rating, tracker.sender_id, text)
+            return [SlotSet(EVENT_SLOT, RATED if stored else None)]
+        assessment = await assess_tracker(tracker)
+    except Exception:
+        logger.exception("Hand-over assessment failed for %s", tracker.sender_id)
+        return [SlotSet(EVENT_SLOT, None)]
+    trigger = handoff_trigger_of(assessment, latest)
+    # An explicit request is answered by action_request_human through the dialogue rules.
+    event = None if trigger in (None, TRIGGER_REQUEST) else ESCALATE_PREFIX + trigger
+    if event:
+        logger.info("Hand-over flagged for %s: %s", tracker.sender_id, assessment.as_dict())
+    return [SlotSet(RISK_SLOT, round(assessment.risk, 3)), SlotSet(EVENT_SLOT, event)]
+
+
+def is_rating_answer(tracker: Tracker, text: str) -> bool:
+    """The shopper answers the rating question with 1-5."""
+    if not RATING.match(text):
+        return False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "action" and event.get("name") not in ("action_listen", None):
+            return event.get("name") == RATING_QUESTION
+    return False
+
+
+async def _answer_while_paused(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str
+) -> None:
+    """Store a callback/e-mail choice and confirm it; other messages wait for the agent."""
+    method = "callback" if CALLBACK.search(text) else "email" if EMAIL.search(text) else None
+    if method is None:
+        return
+    stored = await asyncio.to_thread(_store_contact_choice, tracker.sender_id, method)
+    if stored:
+        dispatcher.utter_message(response=f"utter_handoff_{method}_noted")
+
+
 class ActionAssessHandoff(Action):
-    """Score churn risk on every user turn and flag a hand-over (custom slot mapping action)."""
+    """:func:`assess_turn` as an action of its own (the bot runs it in ``action_record_turn``)."""
 
     def name(self) -> str:
-        """Runs from the ``handoff_event`` slot's custom mapping."""
+        """Not in the domain: kept for callers that assess a tracker by action name."""
         return ASSESS_ACTION
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Set ``churn_risk`` and ``handoff_event``; while paused, answer contact choices."""
-        latest = tracker.latest_message or {}
-        intent = (latest.get("intent") or {}).get("name") or ""
-        text = latest.get("text") or ""
-        if intent.startswith("EXTERNAL_") or not (text or intent):
-            return []
-        try:
-            if tracker.is_paused():
-                await self._while_paused(dispatcher, tracker, text)
-                return [SlotSet(EVENT_SLOT, None)]
-            if self._is_rating(tracker, text):
-                stored = await asyncio.to_thread(_store_rating, tracker.sender_id, text)
-                return [SlotSet(EVENT_SLOT, RATED if stored else None)]
-            assessment = await assess_tracker(tracker)
-        except Exception:
-            logger.exception("Hand-over assessment failed for %s", tracker.sender_id)
-            return [SlotSet(EVENT_SLOT, None)]
-        trigger = assessment.trigger
-        # An explicit request is answered by action_request_human through the dialogue rules.
-        event = None if trigger in (None, TRIGGER_REQUEST) else ESCALATE_PREFIX + trigger
-        if event:
-            logger.info("Hand-over flagged for %s: %s", tracker.sender_id, assessment.as_dict())
-        return [SlotSet(RISK_SLOT, round(assessment.risk, 3)), SlotSet(EVENT_SLOT, event)]
-
-    @staticmethod
-    def _is_rating(tracker: Tracker, text: str) -> bool:
-        """The shopper answers the rating question with 1-5."""
-        if not RATING.match(text):
-            return False
-        for event in reversed(tracker.events or []):
-            if event.get("event") == "action" and event.get("name") not in (
-                "action_listen",
-                None,
-            ):
-                return event.get("name") == RATING_QUESTION
-        return False
-
-    async def _while_paused(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str
-    ) -> None:
-        """Store a callback/e-mail choice and confirm it; other messages wait for the agent."""
-        method = "callback" if CALLBACK.search(text) else "email" if EMAIL.search(text) else None
-        if method is None:
-            return
-        stored = await asyncio.to_thread(_store_contact_choice, tracker.sender_id, method)
-        if stored:
-            dispatcher.utter_message(response=f"utter_handoff_{method}_noted")
+        return await assess_turn(dispatcher, tracker)
 
 
 class EscalateBase(Action, ABC):

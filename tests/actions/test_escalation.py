@@ -154,3 +154,55 @@ async def test_paused_contact_choice_and_rating(domain, monkeypatch, session_fac
     assert slot_events(events)["handoff_event"] == "rated"
     with session_factory() as session:
         assert escalations.view(session, item.id).rating == 5
+
+
+async def test_learned_handoff_head_flags_a_calm_turn_the_rules_miss(domain) -> None:
+    calm = user("i want to talk about my order", "track_order")
+    calm["parse_data"]["handoff"] = {"label": True, "confidence": 0.93}
+    events, _ = await run_action(ActionAssessHandoff(), tracker_for([calm]), domain)
+    assert slot_events(events)["handoff_event"] == "escalate:" + escalation.TRIGGER_LEARNED
+    calm["parse_data"]["handoff"] = {"label": False, "confidence": 0.93}
+    events, _ = await run_action(ActionAssessHandoff(), tracker_for([calm]), domain)
+    assert slot_events(events)["handoff_event"] is None
+
+
+async def test_the_turn_action_records_and_assesses_in_one_call(
+    domain, session_factory, monkeypatch
+) -> None:
+    """action_record_turn (the one per-turn action-server call) stores the turn and flags it."""
+    from sqlalchemy import select
+
+    from actions.record_turn import ActionRecordTurn, flush_pending_turns
+    from knowledge.models import Message
+
+    fixed_clock(monkeypatch)
+    tracker = tracker_for(
+        [user("hi", "greet"), user(ISSUE, "get_refund", NEGATIVE)], {"customer_id": 1}
+    )
+    events, messages = await run_action(ActionRecordTurn(), tracker, domain)
+    flush_pending_turns(timeout=10)
+    slots = slot_events(events)
+    assert slots["handoff_event"] == "escalate:churn_risk" and slots["churn_risk"] >= 0.5
+    assert messages == []
+    with session_factory() as session:
+        stored = session.execute(select(Message.text)).scalars().all()
+    assert stored == [ISSUE]
+
+
+async def test_the_turn_action_answers_a_contact_choice_while_paused(
+    domain, monkeypatch, session_factory
+) -> None:
+    """While paused the merged action still stores and confirms a callback choice."""
+    from actions.record_turn import ActionRecordTurn, flush_pending_turns
+
+    fixed_clock(monkeypatch)
+    tracker = tracker_for([user(ISSUE, "get_refund", NEGATIVE)], {"customer_id": 1})
+    await run_action(ActionEscalate(), tracker, domain)
+    paused = tracker_for([user("Please call me back", "inform")], paused=True)
+    events, messages = await run_action(ActionRecordTurn(), paused, domain)
+    flush_pending_turns(timeout=10)
+    assert slot_events(events) == {"handoff_event": None}
+    assert responses(messages) == ["utter_handoff_callback_noted"]
+    with session_factory() as session:
+        [item] = escalations.queue(session)
+        assert item.contact_method == "callback"
