@@ -3,43 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import List
-
-from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.orm import Session
 
 from actions import deps
-from actions.localise import format_money, order_status_name, shopper_language
+from actions.localise import format_money
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction
+from actions.shop_action import ELIGIBLE_SLOT, OrderChangeAction, OrderTurn
 from knowledge.models import Order, OrderStatus
 from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
 
-
-def explain_not_cancellable(
-    dispatcher: CollectingDispatcher, order: Order, return_window_days: int, language: str
-) -> None:
-    """Say (in ``language``) why ``order`` cannot be cancelled and what to do instead."""
-    if order.status is OrderStatus.SHIPPED:
-        dispatcher.utter_message(
-            response="utter_cannot_cancel_shipped",
-            order_id=order.id,
-            return_window_days=return_window_days,
-        )
-    elif order.status is OrderStatus.DELIVERED:
-        dispatcher.utter_message(response="utter_cannot_cancel_delivered", order_id=order.id)
-    elif order.status is OrderStatus.CANCELLED:
-        dispatcher.utter_message(response="utter_already_cancelled", order_id=order.id)
-    else:
-        dispatcher.utter_message(
-            response="utter_cannot_change_finished",
-            order_id=order.id,
-            status=order_status_name(order.status, language),
-        )
+#: What to say when the shopper wants to cancel an order in one of these states.
+NOT_CANCELLABLE = {
+    OrderStatus.DELIVERED: "utter_cannot_cancel_delivered",
+    OrderStatus.CANCELLED: "utter_already_cancelled",
+}
 
 
 class ValidateCancelOrderForm(OrderFormValidator):
@@ -56,35 +34,33 @@ class ValidateCancelOrderForm(OrderFormValidator):
         return order.status in shop.CHANGEABLE
 
 
-class ActionCancelOrder(OrderAction):
+class ActionCancelOrder(OrderChangeAction):
     """Cancel the confirmed order, or explain why it can't be cancelled."""
 
-    reset_slots = ("confirm_cancel", "order_eligible")
+    reset_slots = ("confirm_cancel", ELIGIBLE_SLOT)
+    confirm_slot = "confirm_cancel"
+    kept_response = "utter_cancel_kept"
 
     def name(self) -> str:
         """Submit action of ``cancel_order_form``."""
         return "action_cancel_order"
 
-    def on_order(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        session: Session,
-        order: Order,
-        requester: shop.Requester,
-    ) -> List[EventType] | None:
-        """Cancel when confirmed; otherwise keep the order or explain."""
-        language = shopper_language(tracker)
-        if order.status not in shop.CHANGEABLE:
-            explain_not_cancellable(dispatcher, order, deps.settings().return_window_days, language)
-            return None
-        if tracker.get_slot("confirm_cancel") is not True:
-            dispatcher.utter_message(response="utter_cancel_kept", order_id=order.id)
-            return None
-        refunded = shop.cancel_order(session, order.id, requester, deps.now())
-        dispatcher.utter_message(response="utter_order_cancelled_now", order_id=order.id)
+    def refuse(self, turn: OrderTurn) -> bool:
+        """A shipped order can come back as a return; delivered and cancelled ones say so."""
+        status = turn.order.status
+        if status is OrderStatus.SHIPPED:
+            window = deps.settings().return_window_days
+            turn.say("utter_cannot_cancel_shipped", return_window_days=window)
+        elif status in NOT_CANCELLABLE:
+            turn.say(NOT_CANCELLABLE[status])
+        else:
+            return super().refuse(turn)
+        return True
+
+    def apply(self, turn: OrderTurn) -> None:
+        """Cancel the order and say how much is refunded, if it was paid."""
+        refunded = shop.cancel_order(turn.session, turn.order.id, turn.requester, turn.now)
+        turn.say("utter_order_cancelled_now")
         if refunded is not None:
-            dispatcher.utter_message(
-                response="utter_cancel_refund", amount=format_money(refunded, language)
-            )
-        return None
+            amount = format_money(refunded, turn.language)
+            turn.dispatcher.utter_message(response="utter_cancel_refund", amount=amount)

@@ -20,13 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
 from actions.identity import customer_id_from, explain_refused_claim
-from actions.shop_action import explain_order_error
+from actions.shop_action import ELIGIBLE_SLOT, explain_order_error
 from knowledge.models import Order
 from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
-
-ELIGIBLE_SLOT = "order_eligible"
 
 
 class OrderFormValidator(FormValidationAction, abc.ABC):

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import List
 
-from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.orm import Session
-
-from actions.localise import format_money, payment_method_name, shopper_language
+from actions.localise import format_money, payment_method_name
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction
-from knowledge.models import Order, PaymentStatus
-from knowledge.shop import queries as shop
+from actions.shop_action import OrderFormAction, OrderTurn
+from knowledge.models import PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -34,29 +27,18 @@ class ValidatePaymentForm(OrderFormValidator):
         return "validate_payment_form"
 
 
-class ActionCheckPayment(OrderAction):
+class ActionCheckPayment(OrderFormAction):
     """Explain the order's payment status and the next step."""
-
-    reset_slots = ("order_eligible",)
 
     def name(self) -> str:
         """Submit action of ``payment_form``."""
         return "action_check_payment"
 
-    def on_order(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        session: Session,
-        order: Order,
-        requester: shop.Requester,
-    ) -> List[EventType] | None:
+    def answer(self, turn: OrderTurn) -> None:
         """Utter the response for the payment status, in the shopper's language."""
-        language = shopper_language(tracker)
-        dispatcher.utter_message(
-            response=PAYMENT_RESPONSES[order.payment_status],
-            order_id=order.id,
-            total=format_money(order.total, language),
-            method=payment_method_name(order.payment_method, language),
+        order = turn.order
+        turn.say(
+            PAYMENT_RESPONSES[order.payment_status],
+            total=format_money(order.total, turn.language),
+            method=payment_method_name(order.payment_method, turn.language),
         )
-        return None

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import List
 
-from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.orm import Session
-
-from actions.localise import format_day, format_money, in_brackets, shopper_language
+from actions.localise import format_day, format_money, in_brackets
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction
-from knowledge.models import Order, RefundStatus
+from actions.shop_action import OrderFormAction, OrderTurn
+from knowledge.models import RefundStatus
 from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
@@ -27,49 +21,35 @@ class ValidateRefundStatusForm(OrderFormValidator):
         return "validate_refund_status_form"
 
 
-class ActionTrackRefund(OrderAction):
+class ActionTrackRefund(OrderFormAction):
     """Tell the shopper where their refund is."""
-
-    reset_slots = ("order_eligible",)
 
     def name(self) -> str:
         """Submit action of ``refund_status_form``."""
         return "action_track_refund"
 
-    def on_order(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        session: Session,
-        order: Order,
-        requester: shop.Requester,
-    ) -> List[EventType] | None:
+    def answer(self, turn: OrderTurn) -> None:
         """One line per refund, plus returns still on their way; or say there is none."""
-        language = shopper_language(tracker)
-        refunds = shop.refunds(session, order.id, requester)
+        language = turn.language
+        refunds = shop.refunds(turn.session, turn.order.id, turn.requester)
         for refund in refunds:
+            amount = format_money(refund.amount, language)
             item_part = in_brackets(refund.item_name, language)
             if refund.status is RefundStatus.ISSUED:
-                dispatcher.utter_message(
-                    response="utter_refund_issued",
-                    order_id=order.id,
-                    amount=format_money(refund.amount, language),
-                    item_part=item_part,
-                    issued_on=format_day(refund.issued_at, language),
+                issued_on = format_day(refund.issued_at, language)
+                turn.say(
+                    "utter_refund_issued", amount=amount, item_part=item_part, issued_on=issued_on
                 )
             else:
-                dispatcher.utter_message(
-                    response="utter_refund_pending",
-                    order_id=order.id,
-                    amount=format_money(refund.amount, language),
+                created_on = format_day(refund.created_at, language)
+                turn.say(
+                    "utter_refund_pending",
+                    amount=amount,
                     item_part=item_part,
-                    created_on=format_day(refund.created_at, language),
+                    created_on=created_on,
                 )
-        waiting = shop.open_returns(session, order.id, requester)
+        waiting = shop.open_returns(turn.session, turn.order.id, turn.requester)
         for request in waiting:
-            dispatcher.utter_message(
-                response="utter_refund_return_open", order_id=order.id, item=request.item_name
-            )
+            turn.say("utter_refund_return_open", item=request.item_name)
         if not refunds and not waiting:
-            dispatcher.utter_message(response="utter_no_refund", order_id=order.id)
-        return None
+            turn.say("utter_no_refund")

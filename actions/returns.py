@@ -3,47 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.orm import Session
 
 from actions import deps
-from actions.change_order import item_buttons, validate_item_of_order
-from actions.identity import requester_from
-from actions.localise import format_day, join_names, order_status_name, shopper_language
+from actions.localise import format_day, join_names, order_status_name
 from actions.order_form import OrderFormValidator
-from actions.shop_action import OrderAction
+from actions.order_items import AskOrderItemAction, validate_item_of_order
+from actions.shop_action import ELIGIBLE_SLOT, OrderChangeAction, OrderTurn
 from knowledge.models import Order
 from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
-
-
-def explain_not_returnable(
-    dispatcher: CollectingDispatcher,
-    order: Order,
-    error: shop.NotReturnable,
-    window_days: int,
-    language: str,
-) -> None:
-    """Say (in ``language``) why the order can't be returned: not delivered yet, or too late."""
-    if error.window_closed:
-        dispatcher.utter_message(
-            response="utter_return_window_closed",
-            order_id=order.id,
-            delivered_on=format_day(order.delivered_at, language),
-            return_window_days=window_days,
-        )
-    else:
-        dispatcher.utter_message(
-            response="utter_not_delivered_yet",
-            order_id=order.id,
-            status=order_status_name(order.status, language),
-        )
 
 
 class ValidateReturnForm(OrderFormValidator):
@@ -80,72 +54,54 @@ class ValidateReturnForm(OrderFormValidator):
         return {"return_reason": text[: shop.MAX_REASON_LENGTH]}
 
 
-class ActionAskReturnItem(Action):
+class ActionAskReturnItem(AskOrderItemAction):
     """Ask which item to return, with the order's items as buttons."""
 
-    def name(self) -> str:
-        """Asks for ``return_item``."""
-        return "action_ask_return_item"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        """Utter the question with one button per item."""
-        buttons = item_buttons(tracker.get_slot("order_id"), requester_from(tracker))
-        dispatcher.utter_message(
-            response="utter_ask_return_item",
-            order_id=tracker.get_slot("order_id"),
-            buttons=buttons,
-        )
-        return []
+    slot = "return_item"
 
 
-class ActionRequestReturn(OrderAction):
+class ActionRequestReturn(OrderChangeAction):
     """Create the return request, or explain why the order can't be returned."""
 
-    reset_slots = ("return_item", "return_reason", "order_eligible")
+    reset_slots = ("return_item", "return_reason", ELIGIBLE_SLOT)
 
     def name(self) -> str:
         """Submit action of ``return_form``."""
         return "action_request_return"
 
-    def on_order(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        session: Session,
-        order: Order,
-        requester: shop.Requester,
-    ) -> List[EventType] | None:
-        """Check eligibility and record the ReturnRequest."""
+    def refuse(self, turn: OrderTurn) -> bool:
+        """Explain an order that isn't delivered yet, or whose return window has closed."""
         window = deps.settings().return_window_days
-        now = deps.now()
-        language = shopper_language(tracker)
         try:
-            shop.check_returnable(order, now, window)
+            shop.check_returnable(turn.order, turn.now, window)
         except shop.NotReturnable as error:
-            explain_not_returnable(dispatcher, order, error, window, language)
-            return None
-        item = tracker.get_slot("return_item")
+            if error.window_closed:
+                delivered_on = format_day(turn.order.delivered_at, turn.language)
+                turn.say(
+                    "utter_return_window_closed",
+                    delivered_on=delivered_on,
+                    return_window_days=window,
+                )
+            else:
+                status = order_status_name(turn.order.status, turn.language)
+                turn.say("utter_not_delivered_yet", status=status)
+            return True
+        return False
+
+    def apply(self, turn: OrderTurn) -> None:
+        """Record the ReturnRequest for the chosen item, or say why there can't be one."""
+        item = turn.slot("return_item")
+        reason = turn.slot("return_reason")
+        window = deps.settings().return_window_days
         try:
             created = shop.request_return(
-                session, order.id, requester, item, tracker.get_slot("return_reason"), now, window
+                turn.session, turn.order.id, turn.requester, item, reason, turn.now, window
             )
         except shop.AlreadyReturned:
-            dispatcher.utter_message(
-                response="utter_already_returned", order_id=order.id, item=item
-            )
-            return None
+            turn.say("utter_already_returned", item=item)
+            return
         except shop.ItemNotInOrder:
-            names = join_names((i.product.name for i in order.items), language)
-            dispatcher.utter_message(
-                response="utter_return_item_unknown", order_id=order.id, items=names
-            )
-            return None
-        dispatcher.utter_message(
-            response="utter_return_created",
-            order_id=order.id,
-            item=created.item_name,
-            return_id=created.id,
-        )
-        return None
+            names = join_names((i.product.name for i in turn.order.items), turn.language)
+            turn.say("utter_return_item_unknown", items=names)
+            return
+        turn.say("utter_return_created", item=created.item_name, return_id=created.id)

@@ -13,9 +13,9 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.account import SignedInFormValidator
-from actions.localise import order_status_name, shopper_language, word
+from actions.localise import word
 from actions.order_form import OrderFormValidator
-from actions.shop_action import AccountAction, OrderAction
+from actions.shop_action import ELIGIBLE_SLOT, AccountAction, OrderChangeAction, OrderTurn
 from knowledge.models import Order, OrderStatus
 from knowledge.shop import queries as shop
 
@@ -63,47 +63,32 @@ class ValidateShippingAddressForm(OrderFormValidator):
         return validate_address_text(value, dispatcher)
 
 
-class ActionChangeShippingAddress(OrderAction):
+class ActionChangeShippingAddress(OrderChangeAction):
     """Update the order's shipping fields, or explain why it's too late."""
 
-    reset_slots = ("shipping_address", "order_eligible")
+    reset_slots = ("shipping_address", ELIGIBLE_SLOT)
 
     def name(self) -> str:
         """Submit action of ``shipping_address_form``."""
         return "action_change_shipping_address"
 
-    def on_order(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        session: Session,
-        order: Order,
-        requester: shop.Requester,
-    ) -> List[EventType] | None:
-        """Change the address of a processing order."""
-        language = shopper_language(tracker)
-        if order.status is OrderStatus.SHIPPED:
-            dispatcher.utter_message(
-                response="utter_cannot_change_address_shipped",
-                order_id=order.id,
-                carrier=order.carrier or word("our_carrier", language),
-                tracking_number=order.tracking_number or word("no_tracking_number", language),
-            )
-            return None
-        if order.status not in shop.CHANGEABLE:
-            dispatcher.utter_message(
-                response="utter_cannot_change_finished",
-                order_id=order.id,
-                status=order_status_name(order.status, language),
-            )
-            return None
+    def refuse(self, turn: OrderTurn) -> bool:
+        """A shipped order goes where it was sent: say with whom, and how to track it."""
+        if turn.order.status is not OrderStatus.SHIPPED:
+            return super().refuse(turn)
+        turn.say(
+            "utter_cannot_change_address_shipped",
+            carrier=turn.order.carrier or word("our_carrier", turn.language),
+            tracking_number=turn.order.tracking_number or word("no_tracking_number", turn.language),
+        )
+        return True
+
+    def apply(self, turn: OrderTurn) -> None:
+        """Change the address of the processing order."""
         address = shop.change_shipping_address(
-            session, order.id, requester, tracker.get_slot("shipping_address")
+            turn.session, turn.order.id, turn.requester, turn.slot("shipping_address")
         )
-        dispatcher.utter_message(
-            response="utter_address_changed", order_id=order.id, address=str(address)
-        )
-        return None
+        turn.say("utter_address_changed", address=str(address))
 
 
 class ValidateSavedAddressForm(SignedInFormValidator):

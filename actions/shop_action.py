@@ -1,13 +1,18 @@
-"""Abstract base of every action that reads or writes the shop database.
+"""Abstract bases of every action that reads or writes the shop database.
 
-It opens one short transaction per run, turns the shop's domain errors into friendly
-responses and any database failure into a polite "something went wrong" (never a traceback).
+:class:`ShopAction` opens one short transaction per run, turns the shop's domain errors into
+friendly responses and any database failure into a polite "something went wrong" (never a
+traceback). :class:`OrderAction` adds the verified order; :class:`OrderFormAction` hands the
+submit action of an order form one :class:`OrderTurn`; :class:`OrderChangeAction` runs the steps
+every change of an order shares: refuse (explained), confirm, apply.
 """
 
 from __future__ import annotations
 
 import abc
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -18,9 +23,14 @@ from sqlalchemy.orm import Session
 
 from actions import deps
 from actions.identity import explain_refused_claim, requester_from
+from actions.localise import order_status_name, shopper_language
+from knowledge.models import Order
 from knowledge.shop import queries as shop
 
 logger = logging.getLogger(__name__)
+
+#: Slot an order form's validator sets once the order meets the flow's precondition.
+ELIGIBLE_SLOT = "order_eligible"
 
 
 def explain_order_error(
@@ -136,3 +146,80 @@ class AccountAction(ShopAction, abc.ABC):
         requester = requester_from(tracker)
         assert requester is not None and requester.customer_id is not None
         return requester.customer_id
+
+
+@dataclass(frozen=True)
+class OrderTurn:
+    """What the submit action of an order form works with: the verified order, in one turn."""
+
+    dispatcher: CollectingDispatcher
+    tracker: Tracker
+    session: Session
+    order: Order
+    requester: shop.Requester
+    #: The shopper's language (for the values put into responses).
+    language: str
+    #: The time of this turn (one reading, so that every step agrees).
+    now: datetime
+
+    def say(self, response: str, **values: Any) -> None:
+        """Utter ``response`` about this order (``order_id`` filled in)."""
+        self.dispatcher.utter_message(response=response, order_id=self.order.id, **values)
+
+    def slot(self, name: str) -> Any:
+        """The value of slot ``name``."""
+        return self.tracker.get_slot(name)
+
+
+class OrderFormAction(OrderAction, abc.ABC):
+    """Submit action of an order form: :meth:`answer` an :class:`OrderTurn`, then clear the form."""
+
+    reset_slots: tuple = (ELIGIBLE_SLOT,)
+
+    def on_order(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        session: Session,
+        order: Order,
+        requester: shop.Requester,
+    ) -> List[EventType] | None:
+        """Bundle the turn and :meth:`answer` it."""
+        language = shopper_language(tracker)
+        self.answer(OrderTurn(dispatcher, tracker, session, order, requester, language, deps.now()))
+        return None
+
+    @abc.abstractmethod
+    def answer(self, turn: OrderTurn) -> None:
+        """Tell the shopper about (or act on) ``turn.order``."""
+
+
+class OrderChangeAction(OrderFormAction, abc.ABC):
+    """Change an order in three steps: :meth:`refuse` (explained), confirm, :meth:`apply`."""
+
+    #: Boolean slot the shopper must have set to ``True`` first (``None``: nothing to confirm).
+    confirm_slot: str | None = None
+    #: Response when the shopper did not confirm.
+    kept_response = ""
+
+    def answer(self, turn: OrderTurn) -> None:
+        """Explain a refusal, or keep the order unless confirmed, or apply the change."""
+        if self.refuse(turn):
+            return
+        if self.confirm_slot is not None and turn.slot(self.confirm_slot) is not True:
+            turn.say(self.kept_response)
+            return
+        self.apply(turn)
+
+    def refuse(self, turn: OrderTurn) -> bool:
+        """Explain why the order can't change and return True; the default allows only orders
+        still processing (subclasses explain some states in their own words first)."""
+        if turn.order.status in shop.CHANGEABLE:
+            return False
+        status = order_status_name(turn.order.status, turn.language)
+        turn.say("utter_cannot_change_finished", status=status)
+        return True
+
+    @abc.abstractmethod
+    def apply(self, turn: OrderTurn) -> None:
+        """Make the change in ``turn.session`` and tell the shopper."""

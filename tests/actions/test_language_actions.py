@@ -22,7 +22,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cancel_order import ActionCancelOrder
-from actions.change_order import ActionChangeOrder, validate_item_of_order
+from actions.change_order import ActionChangeOrder
 from actions.escalation import ActionAssessHandoff
 from actions.identity import (
     SIGN_IN_NOT_VERIFIED,
@@ -33,6 +33,7 @@ from actions.identity import (
 from actions.invoices import ActionGetInvoice
 from actions.localise import format_day
 from actions.newsletter import wants_unsubscribe
+from actions.order_items import validate_item_of_order
 from actions.payments import ActionCheckPayment
 from actions.refunds import ActionTrackRefund
 from actions.returns import ActionRequestReturn
