@@ -13,6 +13,13 @@ action the shopper is waiting for.
 
 A call that timed out is not retried elsewhere: the backend may still be running it.
 
+Calls of the actions in ``replay_actions`` (``action_record_turn``: it writes the turn into the
+knowledge graph, idempotently per Rasa message id) that found no backend at all are kept in
+memory and sent again, in their order, once a backend answers: before the next call of the
+same conversation, and every ``REPLAY_S`` seconds for the others. So a turn the shopper sent
+while every action server was down still reaches the knowledge graph; only the replayed call's
+answer is dropped (Rasa has long moved on).
+
 Run: ``python -m scale.action_gateway --port 5055 --backend http://localhost:5056 ...``.
 """
 
@@ -20,12 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import zlib
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Dict, List, Sequence
+from typing import Any, AsyncIterator, Deque, Dict, List, Mapping, Sequence, Tuple
 
 from aiohttp import (
     ClientConnectionError,
@@ -47,6 +56,12 @@ _SENDER_ID = re.compile(rb'"sender_id"\s*:\s*"((?:[^"\\]|\\.){0,1000})"')
 _HEAD_BYTES = 512
 # Headers not forwarded between hops.
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
+#: Seconds between attempts to send the kept calls of conversations that went quiet.
+REPLAY_S = 2.0
+#: Most kept calls (the oldest are dropped beyond, with an error in the log).
+REPLAY_LIMIT = 10_000
+#: Actions whose calls are kept and sent again when no backend took them.
+DEFAULT_REPLAY_ACTIONS = frozenset({"action_record_turn"})
 
 
 @dataclass
@@ -58,6 +73,7 @@ class GatewayConfig:
     unavailable_text: str
     timeout_text: str
     silent_actions: frozenset[str] = field(default_factory=frozenset)
+    replay_actions: frozenset[str] = DEFAULT_REPLAY_ACTIONS
 
     @classmethod
     def from_settings(cls, backends: Sequence[str], settings: Settings) -> GatewayConfig:
@@ -107,12 +123,22 @@ def polite_answer(config: GatewayConfig, action: str, text: str) -> Dict[str, Li
     return {"events": [], "responses": [{"text": text}]}
 
 
+class NoBackendError(Exception):
+    """No backend accepted the connection."""
+
+
+Call = Tuple[bytes, Mapping[str, str]]
+
+
 class ActionGateway:
     """One backend per conversation, with failover to the next on refused connections."""
 
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
         self._session: ClientSession | None = None
+        # Kept calls by conversation, conversations in the order their first call was kept.
+        self._kept: OrderedDict[str, Deque[Call]] = OrderedDict()
+        self._replaying: Dict[str, asyncio.Lock] = {}
 
     async def start(self) -> None:
         """Open the client session (a fresh connection per call, see below)."""
@@ -134,13 +160,28 @@ class ActionGateway:
         start = backend_index(sender, len(backends))
         return backends[start:] + backends[:start]
 
-    async def webhook(self, request: web.Request) -> web.StreamResponse:
-        """Forward an action call; answer politely when no backend runs it in time."""
+    def kept_calls(self) -> int:
+        """How many calls wait to be sent again."""
+        return sum(len(calls) for calls in self._kept.values())
+
+    def _keep(self, sender: str, body: bytes, headers: Mapping[str, str]) -> None:
+        """Keep a call to send again once a backend is back."""
+        if self.kept_calls() >= REPLAY_LIMIT:
+            oldest = next(iter(self._kept))
+            self._kept[oldest].popleft()
+            if not self._kept[oldest]:
+                del self._kept[oldest]
+            logger.error("more than %d calls kept; dropped the oldest of %s", REPLAY_LIMIT, oldest)
+        self._kept.setdefault(sender, deque()).append((body, dict(headers)))
+
+    async def _post(
+        self, sender: str, body: bytes, headers: Mapping[str, str]
+    ) -> Tuple[bytes, int, str]:
+        """Send a call to the conversation's backend, or the next that accepts the connection.
+
+        Raises :class:`NoBackendError` when none does; a lost connection or a timeout propagate.
+        """
         assert self._session is not None
-        body = await request.read()
-        action = action_name(body)
-        sender = sender_id(body)
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
         for backend in self._order(sender):
             try:
                 async with self._session.post(
@@ -149,30 +190,67 @@ class ActionGateway:
                     headers=headers,
                     timeout=ClientTimeout(total=self.config.timeout_s),
                 ) as response:
-                    payload = await response.read()
-                    return web.Response(
-                        body=payload,
-                        status=response.status,
-                        content_type=response.content_type,
-                    )
+                    return await response.read(), response.status, response.content_type
             except ClientConnectorError as error:
                 logger.warning("action server %s unreachable (%s); trying the next", backend, error)
-            except ClientConnectionError as error:
-                # Connected, then lost: the backend may have run part of the action, so the
-                # call is not repeated elsewhere.
-                logger.error("action server %s dropped %r (%s)", backend, action, error)
-                return web.json_response(
-                    polite_answer(self.config, action, self.config.unavailable_text)
+        raise NoBackendError()
+
+    async def replay(self, sender: str) -> bool:
+        """Send the conversation's kept calls again, in order; True when none is left."""
+        lock = self._replaying.setdefault(sender, asyncio.Lock())
+        async with lock:
+            calls = self._kept.get(sender)
+            while calls:
+                body, headers = calls[0]
+                try:
+                    _, status, _ = await self._post(sender, body, headers)
+                except NoBackendError:
+                    return False
+                except (ClientConnectionError, asyncio.TimeoutError) as error:
+                    # It may have run: not sent a third time (the write is idempotent anyway).
+                    logger.error("replayed call of %s failed (%s); dropped", sender, error)
+                    status = 0
+                calls.popleft()
+                logger.info(
+                    "replayed a kept %s call of %s (status %s)", action_name(body), sender, status
                 )
-            except asyncio.TimeoutError:
-                logger.error(
-                    "action %r took longer than %.1fs on %s", action, self.config.timeout_s, backend
-                )
-                return web.json_response(
-                    polite_answer(self.config, action, self.config.timeout_text)
-                )
-        logger.error("no action server answered for %r", action)
-        return web.json_response(polite_answer(self.config, action, self.config.unavailable_text))
+            self._kept.pop(sender, None)
+            return True
+
+    async def replay_all(self) -> None:
+        """Send every conversation's kept calls again (stops at the first with no backend)."""
+        for sender in list(self._kept):
+            if not await self.replay(sender):
+                return
+
+    async def webhook(self, request: web.Request) -> web.StreamResponse:
+        """Forward an action call; answer politely when no backend runs it in time."""
+        body = await request.read()
+        action = action_name(body)
+        sender = sender_id(body)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+        if sender in self._kept:
+            await self.replay(sender)  # earlier turns first, so the graph keeps their order
+        try:
+            payload, status, content_type = await self._post(sender, body, headers)
+            return web.Response(body=payload, status=status, content_type=content_type)
+        except NoBackendError:
+            logger.error("no action server answered for %r", action)
+            if action in self.config.replay_actions:
+                self._keep(sender, body, headers)
+            return web.json_response(
+                polite_answer(self.config, action, self.config.unavailable_text)
+            )
+        except ClientConnectionError as error:
+            # Connected, then lost: the backend may have run part of the action, so the
+            # call is not repeated elsewhere.
+            logger.error("action server dropped %r of %s (%s)", action, sender, error)
+            return web.json_response(
+                polite_answer(self.config, action, self.config.unavailable_text)
+            )
+        except asyncio.TimeoutError:
+            logger.error("action %r took longer than %.1fs", action, self.config.timeout_s)
+            return web.json_response(polite_answer(self.config, action, self.config.timeout_text))
 
     async def health(self, _request: web.Request) -> web.Response:
         """200 with the backends that answer their health check; 503 when none does."""
@@ -202,7 +280,21 @@ def create_app(config: GatewayConfig) -> web.Application:
         yield
         await gateway.stop()
 
+    async def replayer(_app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(REPLAY_S)
+                if gateway.kept_calls():
+                    await gateway.replay_all()
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     app.cleanup_ctx.append(client_session)
+    app.cleanup_ctx.append(replayer)
     app.router.add_post("/webhook", gateway.webhook)
     app.router.add_get("/health", gateway.health)
     return app

@@ -18,27 +18,18 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence
 from urllib.parse import unquote, urlsplit
 
 from knowledge.settings import Settings
+from scale.processes import ServiceSpec
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINTS = ROOT / "bot" / "endpoints-scale.yml"
 CREDENTIALS = ROOT / "bot" / "credentials-scale.yml"
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """One process of the profile: its name, command line and health URL."""
-
-    name: str
-    command: List[str]
-    health_url: str
 
 
 def shop_database_url(settings: Settings) -> str:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 from knowledge.secret_files import rasa_api_token
 from knowledge.settings import PROJECT_ROOT, Settings
+from scale.processes import is_up, start_process, stop_process
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +35,6 @@ def health_urls(settings: Settings) -> dict[str, str]:
     }
 
 
-def is_up(url: str) -> bool:
-    """True when ``url`` answers with a 2xx status."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 300
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
 def services_up(settings: Settings) -> dict[str, bool]:
     """Each service's name and whether it answers its health check."""
     return {name: is_up(url) for name, url in health_urls(settings).items()}
@@ -61,8 +50,8 @@ class StartedSystem:
     def start(self, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
         """Start every service and wait until all answer; raise when one fails."""
         logger.info("starting the system (%s); this takes a minute or two", RUN_SYSTEM.name)
-        self.process = subprocess.Popen(
-            [sys.executable, str(RUN_SYSTEM)], cwd=PROJECT_ROOT, start_new_session=True
+        self.process = start_process(
+            [sys.executable, str(RUN_SYSTEM)], os.environ, cwd=PROJECT_ROOT
         )
         deadline = time.monotonic() + timeout_s
         while not all(services_up(self.settings).values()):
@@ -82,9 +71,4 @@ class StartedSystem:
         """Stop every service (``run_system.py`` stops its children on SIGTERM)."""
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process(self.process, timeout_s=STOP_TIMEOUT_S)

@@ -114,3 +114,58 @@ async def test_a_slow_action_is_answered_after_the_timeout() -> None:
     finally:
         await client.close()
         await slow.close()
+
+
+async def _recording_backend(port: int, received: List[str]) -> TestServer:
+    """A backend on ``port`` that notes ``sender:text`` of every call it gets."""
+
+    async def webhook(request: web.Request) -> web.Response:
+        body = await request.json()
+        received.append(f"{body['sender_id']}:{body['tracker']['latest_message']['text']}")
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    server = TestServer(app, port=port)
+    await server.start_server()
+    return server
+
+
+async def test_bookkeeping_calls_with_no_backend_are_sent_again_in_order() -> None:
+    from scale.action_gateway import REPLAY_S
+
+    received: List[str] = []
+    down = await _recording_backend(0, received)
+    port = down.port
+    assert port is not None
+    url = str(down.make_url(""))
+    await down.close()
+    client = await _gateway([url])
+
+    async def turn(sender: str, text: str, action: str = "action_record_turn") -> int:
+        call = {**_call(action, sender), "tracker": {"latest_message": {"text": text}}}
+        response = await client.post("/webhook", json=call)
+        assert response.status == 200
+        return len((await response.json())["responses"])
+
+    try:
+        assert await turn("s1", "first") == 0  # silent, and kept
+        assert await turn("s2", "other") == 0
+        assert await turn("s1", "answer me", "action_x") == 1  # the polite text, not kept
+        assert await turn("s1", "second") == 0
+        back = await _recording_backend(port, received)
+        try:
+            # The conversation's next call sends its kept ones first, in order.
+            await turn("s1", "third")
+            assert received[:3] == ["s1:first", "s1:second", "s1:third"]
+            # A quiet conversation's kept call goes out on the next periodic replay.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + REPLAY_S * 3
+            while "s2:other" not in received:
+                assert loop.time() < deadline, received
+                await asyncio.sleep(0.1)
+            assert received.count("s1:first") == 1 and "s1:answer me" not in received
+        finally:
+            await back.close()
+    finally:
+        await client.close()
