@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"subset of {available()}")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--device", default="auto", help="torch device for model benchmarks")
+    parser.add_argument("--split", choices=("eval", "dev"), default="eval", help="shoppers: split")
+    parser.add_argument("--json", default=None, help="shoppers: write the figures to this path")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     names = args.names or available()

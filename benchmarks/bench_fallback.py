@@ -15,8 +15,9 @@ import logging
 from pathlib import Path
 from typing import Any, Dict, List
 
-from benchmarks.bench_nlu import parse_all, top_intent
+from benchmarks.bench_nlu import top_intent
 from benchmarks.datasets import read_csv
+from benchmarks.trained import latest_model, parse_groups
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +41,15 @@ def message_sets() -> Dict[str, List[str]]:
 
 def run(args: Any) -> None:
     """Print the fallback share of every set."""
-    from knowledge.settings import get_settings
-
-    models = sorted(Path(get_settings().models_dir).glob("*.tar.gz"))
-    if not models:
+    model = latest_model()
+    if model is None:
         print("SKIP bench_fallback: no trained model in models/ (run make train)")
         return
-    print(f"model {models[-1].name}")
+    print(f"model {model.name}")
+    sets = message_sets()
     confidences: Dict[str, List[float]] = {}
-    for name, texts in message_sets().items():
-        parses, _ = parse_all(models[-1], texts)
+    for name, parses in parse_groups(model, sets).items():
+        texts = sets[name]
         fallen = sum(p["intent"]["name"] == FALLBACK_INTENT for p in parses)
         print(f"{name:28} {fallen:4}/{len(texts):<4} fall back = {fallen / len(texts):.1%}")
         confidences[name] = [top_intent(p)[1] for p in parses]
