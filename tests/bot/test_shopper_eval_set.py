@@ -17,7 +17,17 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 import yaml
 
-from benchmarks.bench_shoppers import COLUMNS, LANGUAGES, SHOPPER_DATA, SPLITS, read_split
+from benchmarks.bench_shoppers import (
+    COLUMNS,
+    LANGUAGES,
+    SHOPPER_DATA,
+    SPLITS,
+    hands_over,
+    precision_recall,
+    predicted_intent,
+    read_split,
+    score_language,
+)
 from knowledge.intents import INTENTS
 from nlu.output_keys import DEMAND_ASPECTS, SENTIMENT_LABELS
 
@@ -164,3 +174,41 @@ def test_normalise_folds_case_punctuation_and_spacing() -> None:
     assert ANNOTATION.sub(r"\1", 'track [1043](order_id) and [x]{"entity": "y"}') == (
         "track 1043 and x"
     )
+
+
+def parse(intent: str, sentiment: str = "neutral", confidence: float = 0.9) -> Dict[str, object]:
+    """A parse result as the NLU publishes it."""
+    return {
+        "intent": {"name": intent, "confidence": confidence},
+        "sentiment": {"label": sentiment, "confidence": confidence, "scores": {}},
+        "demands": [],
+    }
+
+
+def test_the_benchmark_scores_the_bots_real_handoff_decision() -> None:
+    assert hands_over("can i talk to a person", parse("contact_human_agent"))
+    assert not hands_over("where is my order 1043", parse("track_order"))
+    learned = {**parse("track_order"), "handoff": {"label": True, "confidence": 0.8}}
+    assert hands_over("where is my order 1043", learned)
+    assert predicted_intent(parse("nlu_fallback")) == "out_of_scope"
+    assert precision_recall([True, True, False, False], [True, False, True, False]) == (0.5, 0.5)
+
+
+def test_language_figures_from_parses() -> None:
+    messages = read_split("dev", "en")
+    perfect = [
+        {
+            **parse(m.intent, m.sentiment),
+            "demands": [{"aspect": d} for d in m.demands],
+            "handoff": {"label": m.handoff, "confidence": 0.9},
+        }
+        for m in messages
+    ]
+    figures = score_language(messages, perfect)
+    assert figures["intent_accuracy"] == figures["intent_macro_f1"] == 1.0
+    assert figures["sentiment_macro_f1"] == figures["demand_micro_f1"] == 1.0
+    assert figures["in_scope_fallback"] == 0.0 and figures["oos_handled"] == 1.0
+    assert figures["handoff_recall"] == 1.0
+    fallen = [parse("nlu_fallback") for _ in messages]
+    figures = score_language(messages, fallen)
+    assert figures["in_scope_fallback"] == 1.0 and figures["oos_handled"] == 1.0
