@@ -88,6 +88,7 @@ model: venv
 validate: venv
 	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
 
+# supervisord (scale/supervision.py) starts a service that crashes again; Ctrl-C stops all.
 run: venv node db model
 	$(PY) scripts/run_system.py
 
@@ -98,13 +99,16 @@ demo: venv node db model
 	$(PY) -m insight.demo $(DEMO_ARGS)
 
 # Validates the data, trains (Rasa skips training when nothing changed), then runs every test.
+# Tests never see where the user's data lives (tests/conftest.py gives the session a temp data
+# dir whatever the environment says, and fails it if var/'s databases changed).
+TEST_ENV := env -u SHOP_DATA_DIR -u SHOP_TRACKER_DB -u SHOP_EVENTS_DB -u SHOP_ACTION_SERVER_URL
 test: venv node chromium
 	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
 	$(MAKE) train
-	$(PY) -m pytest
+	$(TEST_ENV) $(PY) -m pytest
 
 test-fast: venv node chromium
-	$(PY) -m pytest -m "not slow"
+	$(TEST_ENV) $(PY) -m pytest -m "not slow"
 
 lint: venv
 	$(PY) -m ruff check .
