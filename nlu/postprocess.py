@@ -106,6 +106,21 @@ def tune_threshold(
     return best
 
 
+def tune_binary_threshold(
+    probabilities: np.ndarray,
+    targets: np.ndarray,
+    grid: Sequence[float] = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2)),
+) -> Tuple[float, float]:
+    """The threshold on one probability per row that maximises F1, and that F1."""
+    return tune_threshold(probabilities.reshape(-1, 1), targets.reshape(-1, 1), grid)
+
+
+def handoff_result(probabilities: np.ndarray, threshold: float) -> Dict[str, Any]:
+    """`{"label", "confidence"}` from the hand-over head's two-class probabilities."""
+    confidence = float(probabilities[1])
+    return {"label": confidence >= threshold, "confidence": confidence}
+
+
 def micro_f1(predicted: np.ndarray, targets: np.ndarray) -> float:
     """Micro-averaged F1 of boolean multi-label matrices (0.0 when nothing is predicted/true)."""
     tp = float(np.logical_and(predicted, targets).sum())

@@ -4,10 +4,10 @@ How the sentiment and demand heads get labels during `rasa train`:
 
 * CSV files named by the component's `task_data` config key (paths relative to the `nlu`
   package, or absolute). Columns: `text` (required), `sentiment` (negative/neutral/positive) and
-  `demands` (aspects from `nlu.output_keys.DEMAND_ASPECTS`, separated by `;`). A file without a
-  `sentiment` column does not label sentiment; a file with a `demands` column labels demands on
-  every row (an empty cell means "no demand"). An empty `sentiment` cell leaves that row
-  unlabelled for sentiment.
+  `demands` (aspects from `nlu.output_keys.DEMAND_ASPECTS`, separated by `;`) and `handoff`
+  (1 = the message should go to a person, 0 = not). A file without a `sentiment` column does not
+  label sentiment; a file with a `demands` column labels demands on every row (an empty cell
+  means "no demand"). An empty `sentiment` or `handoff` cell leaves that row unlabelled for it.
 * Optional `metadata:` on NLU examples (example level overrides intent level)::
 
       - intent: complaint
@@ -18,6 +18,9 @@ How the sentiment and demand heads get labels during `rasa train`:
               demands: [delivery, customer_service]
 
 Rows without a label for a task are masked out of that task's loss.
+
+Intent examples whose intent-level metadata says `source: bitext` (the generated Bitext files)
+are the ones sampled down by `max_examples_per_intent`; hand-written examples are always kept.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Collection, Dict, Iterable, List, Sequence, Tuple
 
 from knowledge.language import DEFAULT_LANGUAGE, detect_language
 from nlu.output_keys import DEMAND_ASPECTS, SENTIMENT_LABELS
@@ -38,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 NLU_PACKAGE_DIR = Path(__file__).resolve().parent
 DEMAND_SEPARATOR = ";"
+#: Intent-level metadata `source` of the generated (sampled) Bitext examples.
+SAMPLED_SOURCE = "bitext"
 
 
 class TrainingDataError(ValueError):
@@ -53,6 +58,7 @@ class Example:
     sentiment: int | None = None
     demands: Tuple[int, ...] | None = None
     group: str = ""
+    handoff: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class LabelledText:
     sentiment: str | None
     demands: Tuple[str, ...] | None
     origin: str
+    handoff: int | None = None
 
 
 def resolve_data_path(path: str) -> Path:
@@ -107,6 +114,18 @@ def parse_demands(value: Any, origin: str) -> Tuple[str, ...]:
     return aspects
 
 
+def parse_handoff(value: Any, origin: str) -> int | None:
+    """1 or 0 from a `handoff` cell, None for empty; raises on anything else."""
+    if value is None or str(value).strip() == "":
+        return None
+    label = str(value).strip().lower()
+    if label in ("1", "true", "yes"):
+        return 1
+    if label in ("0", "false", "no"):
+        return 0
+    raise TrainingDataError(f"{origin}: handoff {value!r} is not 1 or 0.")
+
+
 def read_task_csv(path: Path) -> List[LabelledText]:
     """Rows of a sentiment/demand CSV (see module docstring for the columns)."""
     if not path.is_file():
@@ -117,10 +136,10 @@ def read_task_csv(path: Path) -> List[LabelledText]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         columns = set(reader.fieldnames or ())
-        if "text" not in columns or not columns & {"sentiment", "demands"}:
+        if "text" not in columns or not columns & {"sentiment", "demands", "handoff"}:
             raise TrainingDataError(
-                f"{path}: needs a `text` column and a `sentiment` and/or `demands` column, "
-                f"found {sorted(columns)}."
+                f"{path}: needs a `text` column and a `sentiment`, `demands` or `handoff` "
+                f"column, found {sorted(columns)}."
             )
         for line, row in enumerate(reader, start=2):
             origin = f"{path.name}:{line}"
@@ -129,7 +148,8 @@ def read_task_csv(path: Path) -> List[LabelledText]:
                 raise TrainingDataError(f"{origin}: empty text.")
             sentiment = parse_sentiment(row.get("sentiment"), origin)
             demands = parse_demands(row["demands"], origin) if "demands" in columns else None
-            rows.append(LabelledText(text, sentiment, demands, origin=path.name))
+            handoff = parse_handoff(row.get("handoff"), origin)
+            rows.append(LabelledText(text, sentiment, demands, origin=path.name, handoff=handoff))
     logger.debug("read %d task rows from %s", len(rows), path)
     return rows
 
@@ -146,21 +166,32 @@ def labels_from_metadata(
 
 
 def cap_per_intent(
-    pairs: Sequence[Tuple[str, str]], max_per_intent: int, seed: int
+    pairs: Sequence[Tuple[str, str]],
+    max_per_intent: int,
+    seed: int,
+    always_keep: Collection[Tuple[str, str]] = (),
 ) -> List[Tuple[str, str]]:
     """At most `max_per_intent` (text, intent) pairs per intent and language, sampled
     deterministically: 25 Chinese examples of an intent are not drowned by its 1,000 English
-    ones (texts without a clear language count as the default language)."""
+    ones (texts without a clear language count as the default language).
+
+    Pairs in `always_keep` (the hand-written shopper examples) are all kept and count towards
+    the cap; the others are sampled to fill what is left of it."""
     if max_per_intent <= 0:
         return list(pairs)
     by_intent: Dict[Tuple[str, str], List[Tuple[str, str]]] = defaultdict(list)
     for pair in pairs:
         by_intent[(pair[1], detect_language(pair[0]) or DEFAULT_LANGUAGE)].append(pair)
+    keep = set(always_keep)
     rng = random.Random(seed)
     kept: List[Tuple[str, str]] = []
     for key in sorted(by_intent):
         group = by_intent[key]
-        kept.extend(group if len(group) <= max_per_intent else rng.sample(group, max_per_intent))
+        fixed = [pair for pair in group if pair in keep]
+        rest = [pair for pair in group if pair not in keep]
+        room = max(0, max_per_intent - len(fixed))
+        kept.extend(fixed)
+        kept.extend(rest if len(rest) <= room else rng.sample(rest, room))
     return kept
 
 
@@ -212,7 +243,8 @@ def to_examples(
             None,
             None if row.sentiment is None else sentiment_index[row.sentiment],
             demands(row.demands),
-            group=f"task:{row.origin}:{row.sentiment}",
+            group=f"task:{row.origin}:{row.sentiment}:{row.handoff}",
+            handoff=row.handoff,
         )
         for row in task_rows
     ]

@@ -19,8 +19,8 @@ from transformers import PreTrainedTokenizerBase
 
 from nlu.device import DevicePlan, autocast_dtype
 from nlu.metrics import macro_f1
-from nlu.multitask_model import MultiTaskModel, encode_batch, predict_logits
-from nlu.postprocess import sigmoid, tune_threshold
+from nlu.multitask_model import HANDOFF_HEAD, MultiTaskModel, encode_batch, predict_logits
+from nlu.postprocess import sigmoid, softmax, tune_binary_threshold, tune_threshold
 from nlu.task_data import Example
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class TrainSettings:
     n_aspects: int
     sentiment_loss_weight: float = 1.0
     demand_loss_weight: float = 1.0
+    handoff_loss_weight: float = 1.0
     lexical_learning_rate: float = 0.05
     label_smoothing: float = 0.1
     weight_decay: float = 0.01
@@ -56,6 +57,7 @@ class TrainResult:
     """What training learned besides the weights: the demand threshold and the history."""
 
     demand_threshold: float = 0.5
+    handoff_threshold: float = 0.5
     best_epoch: int = 0
     history: List[Dict[str, float]] = field(default_factory=list)
 
@@ -88,6 +90,7 @@ def label_tensors(batch: Sequence[Example], n_aspects: int) -> Dict[str, torch.T
     """Targets with masks: IGNORE_INDEX where a task has no label for an example."""
     intents = [IGNORE_INDEX if e.intent is None else e.intent for e in batch]
     sentiments = [IGNORE_INDEX if e.sentiment is None else e.sentiment for e in batch]
+    handoffs = [IGNORE_INDEX if e.handoff is None else e.handoff for e in batch]
     demands = torch.zeros((len(batch), n_aspects))
     demand_mask = torch.zeros(len(batch), dtype=torch.bool)
     for row, example in enumerate(batch):
@@ -100,6 +103,7 @@ def label_tensors(batch: Sequence[Example], n_aspects: int) -> Dict[str, torch.T
         "sentiment": torch.tensor(sentiments, dtype=torch.long),
         "demands": demands,
         "demand_mask": demand_mask,
+        "handoff": torch.tensor(handoffs, dtype=torch.long),
     }
 
 
@@ -122,6 +126,13 @@ def multitask_loss(
             settings.sentiment_loss_weight
             * nn.functional.cross_entropy(
                 logits["sentiment"].float(), targets["sentiment"], ignore_index=IGNORE_INDEX
+            )
+        )
+    if HANDOFF_HEAD in logits and (targets["handoff"] != IGNORE_INDEX).any():
+        losses.append(
+            settings.handoff_loss_weight
+            * nn.functional.cross_entropy(
+                logits[HANDOFF_HEAD].float(), targets["handoff"], ignore_index=IGNORE_INDEX
             )
         )
     mask = targets["demand_mask"]
@@ -215,7 +226,14 @@ def evaluate(
         threshold, f1 = tune_threshold(sigmoid(logits["demands"][demand_rows]), targets)
         metrics["demand_micro_f1"] = f1
         metrics["demand_threshold"] = threshold
-    task_scores = [v for k, v in metrics.items() if k != "demand_threshold"]
+    handoff_rows = [i for i, e in enumerate(examples) if e.handoff is not None]
+    if handoff_rows and HANDOFF_HEAD in logits:
+        probability = softmax(logits[HANDOFF_HEAD][handoff_rows])[:, 1]
+        gold_handoff = np.array([examples[i].handoff == 1 for i in handoff_rows])
+        threshold, f1 = tune_binary_threshold(probability, gold_handoff)
+        metrics["handoff_f1"] = f1
+        metrics["handoff_threshold"] = threshold
+    task_scores = [v for k, v in metrics.items() if not k.endswith("_threshold")]
     metrics["score"] = float(np.mean(task_scores)) if task_scores else 0.0
     return metrics
 
@@ -284,6 +302,7 @@ def train(
             best_score = entry["score"]
             result.best_epoch = epoch
             result.demand_threshold = entry.get("demand_threshold", 0.5)
+            result.handoff_threshold = entry.get("handoff_threshold", 0.5)
             best_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
             epochs_without_gain = 0
         else:

@@ -28,6 +28,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
+from nlu.task_data import SAMPLED_SOURCE
+
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -195,10 +197,14 @@ def _nlu_document(items: List[CommentedMap]) -> CommentedMap:
     return document
 
 
-def _item(kind: str, name: str, examples: Iterable[str]) -> CommentedMap:
-    """One NLU item such as ``intent: x`` or ``regex: y`` with its examples."""
+def _item(
+    kind: str, name: str, examples: Iterable[str], metadata: Dict[str, str] | None = None
+) -> CommentedMap:
+    """One NLU item such as ``intent: x`` or ``regex: y`` with its examples (and metadata)."""
     item = CommentedMap()
     item[kind] = name
+    if metadata:
+        item["metadata"] = CommentedMap(metadata)
     item["examples"] = _examples_block(examples)
     return item
 
@@ -357,7 +363,12 @@ def write_bitext(source_dir: Path, out_dir: Path) -> Dict[str, int]:
         stale.unlink()
     counts: Dict[str, int] = {}
     for category, intents in converted.items():
-        items = [_item("intent", intent, examples) for intent, examples in intents.items()]
+        # `source: bitext` tells the NLU component these are the examples it samples down
+        # (nlu.task_data.SAMPLED_SOURCE); hand-written ones are always kept.
+        items = [
+            _item("intent", intent, examples, {"source": SAMPLED_SOURCE})
+            for intent, examples in intents.items()
+        ]
         (out_dir / f"{category}.yml").write_text(dump_yaml(_nlu_document(items)), encoding="utf-8")
         counts.update({intent: len(examples) for intent, examples in intents.items()})
     shutil.copyfile(source_dir / BITEXT_LICENSE_FILE, out_dir / BITEXT_LICENSE_FILE)

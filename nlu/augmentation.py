@@ -1,0 +1,158 @@
+"""Noisy copies of intent examples, so the model reads shoppers who type fast and angry.
+
+The training data is mostly well-formed questions; shoppers write lowercase, without
+punctuation, with typos, and wrap the request in context ("hi. ... this is the third time").
+`augment` adds, for a fraction of the intent examples, one copy with such noise, seeded and
+deterministic. Noise never touches digits (order numbers keep their meaning), and Chinese
+text only loses punctuation or gains a context clause (character typos would change words).
+Pure Python: imported by training only.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import string
+from typing import Callable, List, Sequence, Tuple
+
+from knowledge.language import detect_language
+
+logger = logging.getLogger(__name__)
+
+# Clauses shoppers put around a request; none of them carries an intent of its own.
+EN_PREFIXES = (
+    "hi",
+    "hello",
+    "hey there",
+    "ok so",
+    "quick question",
+    "sorry to bother you",
+    "this is getting ridiculous",
+    "i'm really annoyed",
+    "third time asking",
+    "not happy at all",
+    "good morning",
+    "um",
+)
+EN_SUFFIXES = ("thanks", "thx", "pls", "asap", "please help", "??", "!!!", "cheers", "ty")
+ZH_PREFIXES = ("你好", "亲", "在吗", "请问", "喂", "麻烦问一下", "真是气死了", "第三次问了", "急")
+ZH_SUFFIXES = ("谢谢", "快点", "？？", "!!!", "急急急", "麻烦了", "好吗")
+
+# Neighbouring keys on a QWERTY keyboard, for substitution typos.
+_NEIGHBOURS = {
+    "a": "qwsz",
+    "b": "vghn",
+    "c": "xdfv",
+    "d": "serfcx",
+    "e": "wsdr",
+    "f": "drtgvc",
+    "g": "ftyhbv",
+    "h": "gyujnb",
+    "i": "ujko",
+    "j": "huikmn",
+    "k": "jiolm",
+    "l": "kop",
+    "m": "njk",
+    "n": "bhjm",
+    "o": "iklp",
+    "p": "ol",
+    "q": "wa",
+    "r": "edft",
+    "s": "awedxz",
+    "t": "rfgy",
+    "u": "yhji",
+    "v": "cfgb",
+    "w": "qase",
+    "x": "zsdc",
+    "y": "tghu",
+    "z": "asx",
+}
+_KEPT_PUNCTUATION = "#"
+_PUNCTUATION = re.compile(
+    "[" + re.escape(string.punctuation.replace(_KEPT_PUNCTUATION, "")) + "，。？！、：；]"
+)
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    """One typo in a word of letters: swap, drop, double or hit a neighbouring key."""
+    if len(word) < 4 or not word.isalpha() or not word.isascii():
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.randrange(4)
+    if kind == 0:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    if kind == 1:
+        return word[:i] + word[i + 1 :]
+    if kind == 2:
+        return word[:i] + word[i] + word[i:]
+    neighbours = _NEIGHBOURS.get(word[i].lower())
+    return word if not neighbours else word[:i] + rng.choice(neighbours) + word[i + 1 :]
+
+
+def add_typos(text: str, rng: random.Random, rate: float = 0.15) -> str:
+    """Typos in about `rate` of the words (at least one when a word can take one)."""
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha() and w.isascii()]
+    if not candidates:
+        return text
+    chosen = {i for i in candidates if rng.random() < rate} or {rng.choice(candidates)}
+    return " ".join(_typo(w, rng) if i in chosen else w for i, w in enumerate(words))
+
+
+def strip_punctuation(text: str) -> str:
+    """Without punctuation (keeps `#` before order numbers) and with single spaces."""
+    return " ".join(_PUNCTUATION.sub(" ", text).split())
+
+
+def chat_style(text: str, rng: random.Random) -> str:
+    """Lowercase, no punctuation, apostrophes dropped: how many type in a chat widget."""
+    return strip_punctuation(text.lower().replace("'", ""))
+
+
+def with_context(text: str, rng: random.Random, chinese: bool) -> str:
+    """The request wrapped in a context clause before or after it."""
+    prefixes, suffixes = (ZH_PREFIXES, ZH_SUFFIXES) if chinese else (EN_PREFIXES, EN_SUFFIXES)
+    joiner = "，" if chinese else ". "
+    if rng.random() < 0.6:
+        return rng.choice(prefixes) + joiner + text
+    return text.rstrip(" .") + (" " if not chinese else "") + rng.choice(suffixes)
+
+
+def noisy_variant(text: str, rng: random.Random) -> str:
+    """One noisy copy of `text` (may equal `text` when no noise applies)."""
+    chinese = detect_language(text) == "zh"
+    if chinese:
+        ops: Sequence[Callable[[str], str]] = (
+            strip_punctuation,
+            lambda t: with_context(t, rng, chinese=True),
+        )
+        return rng.choice(ops)(text)
+    variant = text
+    if rng.random() < 0.6:
+        variant = chat_style(variant, rng)
+    if rng.random() < 0.6:
+        variant = add_typos(variant, rng)
+    if rng.random() < 0.35:
+        variant = with_context(variant, rng, chinese=False)
+    if variant == text:
+        variant = add_typos(chat_style(text, rng), rng)
+    return variant
+
+
+def augment(rows: Sequence[Tuple[str, str]], fraction: float, seed: int) -> List[Tuple[str, str]]:
+    """Noisy (text, intent) copies of about `fraction` of `rows` (none equal to a given text)."""
+    if fraction <= 0:
+        return []
+    rng = random.Random(seed)
+    seen = {text for text, _ in rows}
+    extra: List[Tuple[str, str]] = []
+    for text, intent in rows:
+        if rng.random() >= fraction:
+            continue
+        variant = noisy_variant(text, rng).strip()
+        if variant and variant not in seen:
+            seen.add(variant)
+            extra.append((variant, intent))
+    logger.info("augmentation: %d noisy copies of %d intent examples", len(extra), len(rows))
+    return extra
