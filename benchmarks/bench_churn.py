@@ -1,7 +1,7 @@
 """Hand-over rule quality and churn-scoring latency: ``python -m benchmarks churn``.
 
-1. Precision / recall of the escalation rule (``knowledge.scoring.churn.assess``, with the weights and
-   thresholds of ``Settings``) on the labelled scripted conversations in
+1. Precision / recall of the escalation rule (``knowledge.scoring.churn.assess``, with the weights
+   and thresholds of ``Settings``) on the labelled scripted conversations in
    ``benchmarks/data/churn_conversations.yml``: a conversation counts as escalated when the rule
    fires on any of its turns (each turn scored on the turns so far, as the bot does), plus a sweep
    of ``churn_threshold`` to show the trade-off.

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # Inline mode only: longest a user turn waits for its graph update before going on unrecorded.
     record_turn_timeout_s: float = 2.0
 
-    # --- Churn risk and hand-over to a human (knowledge/scoring/churn.py, actions/escalation.py) ---
+    # --- Churn risk and hand-over (knowledge/scoring/churn.py, actions/escalation.py) ---
     # Weight of each churn signal (noisy-OR: risk = 1 - prod(1 - weight) over the signals that
     # fired). JSON in SHOP_CHURN_WEIGHTS replaces the whole mapping; see knowledge/scoring/churn.py.
     churn_weights: dict[str, float] = Field(default_factory=lambda: dict(_CHURN_WEIGHTS))

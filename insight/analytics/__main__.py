@@ -14,8 +14,8 @@ import asyncio
 import logging
 
 from insight.analytics import fold, ingest, segments
+from insight.analytics.fold import utcnow
 from insight.analytics.rabbit import AmqpConsumer
-from insight.web.dashboard.api import utcnow
 from knowledge.db import make_engine, make_session_factory
 from knowledge.settings import get_settings
 

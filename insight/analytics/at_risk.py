@@ -1,7 +1,8 @@
 """Customers at churn risk in the selected conversations, sorted by value at risk.
 
-Reuses the bot's own scorer (``knowledge/scoring/churn.py``) on each selected conversation's user turns
-together with the customer's knowledge-graph history (``knowledge.graph.queries.churn_inputs``):
+Reuses the bot's own scorer (``knowledge/scoring/churn.py``) on each selected conversation's user
+turns together with the customer's knowledge-graph history
+(``knowledge.graph.queries.churn_inputs``):
 a customer's risk is the highest of their conversations', its reasons are that assessment's,
 and ``value_at_risk = risk * lifetime spend``.
 """
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from insight.analytics import dataset
 from insight.analytics.filters import Filters
-from insight.analytics.measures import Context, Result, ids_of, rnd
+from insight.analytics.measure_base import Context, Result, ids_of, rnd
 from insight.analytics.tables import AnalyticsMessage
 from knowledge.graph.queries import UnknownCustomerError, churn_inputs
 from knowledge.models import Customer

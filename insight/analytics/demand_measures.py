@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from insight.analytics import dataset
 from insight.analytics.filters import Filters
-from insight.analytics.measures import Context, Result, ids_of, labels, mean
+from insight.analytics.measure_base import Context, Result, ids_of, labels, mean
 from insight.analytics.tables import AnalyticsMessage
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from insight.analytics import dataset
 from insight.analytics.derive import AGENT_KINDS, AGENT_MESSAGE, sort_events, to_datetime
 from insight.analytics.filters import Filters
 from insight.analytics.fold import load_events
-from insight.analytics.measures import REASON_LABELS, iso, rnd
+from insight.analytics.measure_base import REASON_LABELS, iso, rnd
 from insight.analytics.service_measures import is_low_confidence
 from insight.analytics.tables import AnalyticsConversation, AnalyticsMessage
 

@@ -1,8 +1,8 @@
 """The dashboard's measures: each one a function of the selected conversations.
 
-This module holds the shared helpers, the conversation, sentiment and intent measures and the
-registry; demands are in ``demand_measures``, FAQ / NLU / CSAT / agent times in
-``service_measures`` and customers at churn risk in ``at_risk``.
+This module holds the conversation, sentiment and intent measures and the registry; the helpers
+every measure shares are in ``measure_base``, demands in ``demand_measures``, FAQ / NLU / CSAT /
+agent times in ``service_measures`` and customers at churn risk in ``at_risk``.
 
 Every measure takes an open session, the :class:`~insight.analytics.filters.Filters` and a
 :class:`Context` (settings, "now", extra parameters) and returns ``{"summary": {...}, "rows":
@@ -15,71 +15,37 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from insight.analytics import dataset
+from insight.analytics.at_risk import churn
+from insight.analytics.demand_measures import demand_products, demands
 from insight.analytics.filters import Filters
+from insight.analytics.measure_base import (
+    REASON_LABELS,
+    Context,
+    Measure,
+    Result,
+    ids_of,
+    iso,
+    labels,
+    mean,
+    rate,
+    rnd,
+)
+from insight.analytics.service_measures import agents, csat, faq, low_confidence
 from insight.analytics.tables import AnalyticsMessage
 from knowledge.language import SUPPORTED_LANGUAGES
-from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Result = dict[str, Any]
 # |closing - opening| below this counts as unchanged.
 SHIFT_EPSILON = 0.1
-REASON_LABELS = {
-    "request": "Shopper asked for a person",
-    "negative_streak": "Shopper upset several turns in a row",
-    "fallbacks": "Bot did not understand repeatedly",
-    "churn_risk": "High churn risk",
-    "unknown": "Other",
-}
 # How the dashboard names each language (in that language).
 LANGUAGE_LABELS = {"en": "English", "zh": "中文"}
-
-
-@dataclass(frozen=True)
-class Context:
-    """What measures need besides the filters."""
-
-    settings: Settings
-    now: datetime
-    params: Mapping[str, str] = field(default_factory=dict)
-
-
-def rnd(value: float | None, places: int = 4) -> float | None:
-    """``value`` rounded for JSON (None stays None)."""
-    return None if value is None else round(float(value), places)
-
-
-def mean(values: Iterable[float | None]) -> float | None:
-    """Arithmetic mean of the values that are not None; None for no values."""
-    items = [v for v in values if v is not None]
-    return rnd(sum(items) / len(items)) if items else None
-
-
-def rate(part: int, whole: int) -> float | None:
-    """``part / whole`` rounded, None when ``whole`` is 0."""
-    return rnd(part / whole) if whole else None
-
-
-def ids_of(items: Iterable[Any]) -> list[str]:
-    """Distinct sender ids of rows (conversations or messages), in order."""
-    return list(dict.fromkeys(item.sender_id for item in items))
-
-
-def iso(value: datetime | date | None) -> str | None:
-    """ISO form (seconds precision for datetimes)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat()
-    return value.isoformat()
 
 
 def overview(session: Session, filters: Filters, ctx: Context) -> Result:
@@ -141,12 +107,6 @@ def containment(session: Session, filters: Filters, ctx: Context) -> Result:
             for reason, rows in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         ],
     }
-
-
-def labels(messages: list[AnalyticsMessage]) -> dict[str, int]:
-    """How many of ``messages`` are negative, neutral and positive."""
-    counts = Counter(m.sentiment_label for m in messages)
-    return {label: counts.get(label, 0) for label in ("negative", "neutral", "positive")}
 
 
 def sentiment(session: Session, filters: Filters, ctx: Context) -> Result:
@@ -312,15 +272,8 @@ def intents(session: Session, filters: Filters, ctx: Context) -> Result:
     }
 
 
-Measure = Callable[[Session, Filters, Context], Result]
-
-
 def registry() -> dict[str, Measure]:
-    """API name -> measure (imported here: those modules import this one's helpers)."""
-    from insight.analytics.at_risk import churn
-    from insight.analytics.demand_measures import demand_products, demands
-    from insight.analytics.service_measures import agents, csat, faq, low_confidence
-
+    """API name -> measure."""
     return {
         "overview": overview,
         "languages": languages,

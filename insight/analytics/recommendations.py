@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from insight.analytics import dataset, measures, service_measures
 from insight.analytics.at_risk import churn
 from insight.analytics.filters import Filters
-from insight.analytics.measures import REASON_LABELS, Context, ids_of
+from insight.analytics.measure_base import REASON_LABELS, Context, ids_of
 
 logger = logging.getLogger(__name__)
 

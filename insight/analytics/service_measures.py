@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from insight.analytics import dataset
 from insight.analytics.derive import ANSWERED, CHOICE, FALLBACK_INTENT, UNANSWERED
 from insight.analytics.filters import Filters
-from insight.analytics.measures import Context, Result, ids_of, iso, mean, rate, rnd
+from insight.analytics.measure_base import Context, Result, ids_of, iso, mean, rate, rnd
 from insight.analytics.tables import AnalyticsMessage
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Answer templates: load the YAML files of ``knowledge/faq/answers/``, validate them, fill their slots.
+"""Answer templates: load the YAML files of ``knowledge/faq/answers/``, validate them, fill slots.
 
 Each file holds one topic::
 
@@ -16,8 +16,8 @@ Each file holds one topic::
             签收后{return_window_days}天内可以退货。
 
 ``{slot}`` names in answers must be keys of :func:`shop_slots` (filled from the settings and the
-demo shop's constants in ``knowledge/shop/seed.py``, in the answer's language); an unknown slot is an
-error at load time, and a translation must use exactly the English answer's slots.
+demo shop's constants in ``knowledge/shop/seed.py``, in the answer's language); an unknown slot is
+an error at load time, and a translation must use exactly the English answer's slots.
 
 Chinese answers may be folded over several YAML lines (``>-``): whitespace next to a Chinese
 character or full-width punctuation mark is dropped, so a line break never leaves a space inside

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import logging
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from aiohttp import web
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from insight.analytics import drill, measures, recommendations, segments
 from insight.analytics.at_risk import ParamError
 from insight.analytics.filters import FilterError, Filters, parse_filters
+from insight.analytics.fold import utcnow
 from insight.analytics.masking import mask_value
 from insight.analytics.tables import AnalyticsConversation
 from insight.web.console import auth
@@ -36,11 +36,6 @@ MEASURE_PARAMS = {"churn": ("min_risk",)}
 COMMON_EXTRA = ("format",)
 
 
-def utcnow() -> datetime:
-    """Now as naive UTC."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def json_error(status: type[web.HTTPException], message: str, **extra: Any) -> web.HTTPException:
     """An HTTP error with a JSON body."""
     return status(text=json.dumps({"error": message, **extra}), content_type="application/json")
@@ -48,7 +43,7 @@ def json_error(status: type[web.HTTPException], message: str, **extra: Any) -> w
 
 async def require_supervisor(request: web.Request) -> Agent:
     """The signed-in supervisor; 401 when signed out, 403 for other accounts."""
-    session = auth.current(request)
+    session = await auth.current(request)
     if session is None or session.agent_id is None:
         raise json_error(web.HTTPUnauthorized, "sign in first")
     factory = request.app[SESSION_FACTORY]

@@ -19,8 +19,9 @@ from aiohttp import web
 from sqlalchemy.orm import sessionmaker
 
 from insight.analytics import ingest, segments
+from insight.analytics.fold import utcnow
 from insight.analytics.rabbit import AmqpConsumer
-from insight.web.dashboard.api import setup_api_routes, utcnow
+from insight.web.dashboard.api import setup_api_routes
 from insight.web.keys import SESSION_FACTORY, SETTINGS
 from knowledge.settings import Settings
 

@@ -1,7 +1,7 @@
 """The demo shop page with the chat widget, and the widget's files (no CDN at run time).
 
-The widget's own sources (insight/web/widget/) and the page's assets (insight/web/shop/static/) are served
-as static routes; socket.io-client's dist file is served straight from node_modules/, where
+The widget's own sources (insight/web/widget/) and the page's assets (insight/web/shop/static/) are
+served as static routes; socket.io-client's dist file is served straight from node_modules/, where
 ``npm ci`` (``make venv``/``run``/``test``) installed the version package-lock.json pins.
 """
 
