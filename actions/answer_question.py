@@ -4,10 +4,11 @@ The best template is sent (filled with the shop's facts) when its cosine score c
 threshold of the index's encoder (``SHOP_ANSWER_THRESHOLD``, or the one tuned for the
 multilingual encoder); when a different template scores within the margin of it the shopper
 picks one of the two (buttons whose payload ``/product_question{"faq_id": "<id>"}`` answers the
-chosen template directly); below the threshold the assistant says it is not sure and offers a
-person. Answers and button titles are in the shopper's language (the ``language`` slot); a
-template without that language answers in English. Retrieval runs in a worker thread so the
-action server's loop stays free.
+chosen template directly, plus a button that starts the matching flow where a template's topic
+has one: the returns FAQ offers "Start a return"); below the threshold the assistant says it is
+not sure and offers a person. Answers and button titles are in the shopper's language (the
+``language`` slot); a template without that language answers in English. Retrieval runs in a
+worker thread so the action server's loop stays free.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import json
 import logging
 import threading
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -24,6 +25,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import deps
+from actions.clarify import title
+from actions.routing import (
+    FLOW_OF_FAQ,
+    ORDER_ENTITY,
+    TRANSACTIONAL,
+    entities_of,
+    intent_payload,
+    latest_typed,
+)
 from knowledge.faq.index import AnswerIndex, Candidate, Decision, clean_text, decide
 from knowledge.faq.templates import AnswerTemplate, shop_slots
 from knowledge.language import LANGUAGE_SLOT, normalise_language
@@ -54,6 +64,30 @@ def chosen_template_id(message: Dict[str, Any]) -> int | None:
             except ValueError:
                 logger.info("Ignoring a non-integer faq_id %r", entity.get("value"))
     return None
+
+
+def template_flow(template: AnswerTemplate) -> str | None:
+    """The flow a template's topic leads to ("Start a return" for the returns FAQ), if any."""
+    for tag in template.tags:
+        if tag in TRANSACTIONAL:
+            return tag
+    for tag in template.tags:
+        if tag in FLOW_OF_FAQ:
+            return FLOW_OF_FAQ[tag]
+    return None
+
+
+def flow_buttons(
+    candidates: Sequence[Candidate], message: Dict[str, Any], language: str
+) -> List[Dict[str, str]]:
+    """Buttons that start the flows of the candidate templates (carrying the order number)."""
+    orders = entities_of(message, ORDER_ENTITY)[:1]
+    flows: List[str] = []
+    for candidate in candidates:
+        flow = template_flow(candidate.template)
+        if flow is not None and flow not in flows:
+            flows.append(flow)
+    return [{"title": title(f, language), "payload": intent_payload(f, orders)} for f in flows]
 
 
 def break_tie(decision: Decision, message: Dict[str, Any]) -> Decision:
@@ -133,15 +167,27 @@ class ActionAnswerQuestion(Action):
 
 
 async def answer_if_confident(
-    dispatcher: CollectingDispatcher, tracker: Tracker
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    text: str | None = None,
+    allow_choice: bool = True,
 ) -> List[EventType] | None:
     """Answer (or offer the two close candidates) when a template clears the threshold.
 
-    ``None`` when no template fits or retrieval failed, so that callers (this module's action,
-    the fallback action) decide what to say instead.
+    ``text`` is what to look up (default: the latest message's text); without
+    ``allow_choice`` only a clear answer is given. ``None`` when nothing was said (no template
+    fits, retrieval failed, or a choice was not allowed), so that callers (this module's
+    action, the fallback action) decide what to say instead.
     """
     message = tracker.latest_message or {}
-    text = clean_text(message.get("text"))
+    if text is None:
+        text = str(message.get("text") or "")
+        if text.lstrip().startswith("/"):
+            # A guess button ("/check_refund_policy"): look up the words the shopper typed; the
+            # payload's intent (confidence 1) settles a close call between two templates.
+            typed = latest_typed(tracker.events or [])
+            text = str((typed or {}).get("text") or "")
+    text = clean_text(text)
     if not text or text.startswith("/"):
         return None
     settings = deps.settings()
@@ -164,11 +210,12 @@ async def answer_if_confident(
     best = decision.best
     if decision.kind == "answer" and best is not None:
         return ActionAnswerQuestion._answer(dispatcher, best.template, settings, language)
-    if decision.kind == "choose":
+    if decision.kind == "choose" and allow_choice:
         buttons = [
             {"title": c.template.title_for(language), "payload": choice_payload(c.template.id)}
             for c in decision.candidates
         ]
+        buttons.extend(flow_buttons(decision.candidates, message, language))
         dispatcher.utter_message(response="utter_faq_which_one", buttons=buttons)
         return [SlotSet(FAQ_ANSWER_SLOT, None)]
     return None

@@ -1,8 +1,18 @@
-"""Not understood messages and stopping a flow.
+"""Not understood messages and stopping a flow: no dead ends.
 
-A message the NLU did not understand is first looked up in the FAQ answers (it is often a
-question no intent covers); when no template fits the bot says it is not sure and offers to
-rephrase or a person, and after two misses in a row asks whether to bring in a person.
+A message the NLU did not understand goes through stages (Rasa's two-stage fallback, with
+buttons), counted by the not-understood messages in a row (a "Something else" click counts):
+
+1. an FAQ answer when one template clearly fits; else the bot's best two or three guesses from
+   the intent ranking as buttons, in the shopper's language ("Do you want to track an order or
+   start a return?"), carrying the message's order number, plus "Something else"; with no
+   guess, the FAQ lookup (answer or "which one did you mean"), else "not sure: rephrase, or
+   talk to a person";
+2. ("Something else", or the rephrased message is not understood either) the FAQ lookup on the
+   shopper's latest typed words; else the offer of a person.
+
+Messages that belong to a flow (an order number with cue words, a bare number after a question)
+never get here: ``RoutingPolicy`` routes them first (``actions/routing.py``).
 """
 
 from __future__ import annotations
@@ -15,30 +25,28 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answer_question import answer_if_confident
+from actions.answer_question import answer_if_confident, shopper_language
+from actions.clarify import guess_buttons, guess_question
+from actions.routing import FALLBACK_INTENT, guesses, latest_typed, user_messages
 
 logger = logging.getLogger(__name__)
 
-FALLBACK_INTENT = "nlu_fallback"
-#: After this many not understood messages in a row, offer a person.
-OFFER_HUMAN_AFTER = 2
+#: Stage of the first not-understood message: guesses as buttons.
+GUESS_STAGE = 1
 
 
 def fallbacks_in_a_row(tracker: Tracker) -> int:
     """How many of the latest user messages in a row were not understood."""
     count = 0
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if intent != FALLBACK_INTENT:
+    for message in reversed(user_messages(tracker.events or [])):
+        if (message.get("intent") or {}).get("name") != FALLBACK_INTENT:
             break
         count += 1
     return count
 
 
 class ActionHandleFallback(Action):
-    """FAQ answer if one fits; else say so honestly and offer a person (again after two misses)."""
+    """Guesses as buttons, then the FAQ, then a person: never a dead end."""
 
     def name(self) -> str:
         """Answers ``nlu_fallback``."""
@@ -47,14 +55,30 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """Answer from the FAQ when a template fits, else ask to rephrase or offer a person."""
-        answered = await answer_if_confident(dispatcher, tracker)
+        """Answer the not-understood message according to its stage."""
+        stage = fallbacks_in_a_row(tracker)
+        words = latest_typed(tracker.events or [])
+        text = str((words or {}).get("text") or "")
+        if stage <= GUESS_STAGE:
+            answered = await answer_if_confident(dispatcher, tracker, text, allow_choice=False)
+            if answered is not None:
+                return answered
+            picks = guesses(words)
+            if picks:
+                language = shopper_language(tracker)
+                logger.info("Guessing %s for %r", picks, text[:80])
+                dispatcher.utter_message(
+                    text=guess_question(picks, language),
+                    buttons=guess_buttons(picks, (words or {}).get("entities") or [], language),
+                )
+                return []
+        answered = await answer_if_confident(dispatcher, tracker, text)
         if answered is not None:
             return answered
-        if fallbacks_in_a_row(tracker) >= OFFER_HUMAN_AFTER:
-            dispatcher.utter_message(response="utter_fallback_offer_human")
-        else:
+        if stage <= GUESS_STAGE:
             dispatcher.utter_message(response="utter_faq_not_sure")
+        else:
+            dispatcher.utter_message(response="utter_fallback_offer_human")
         return []
 
 

@@ -120,8 +120,13 @@ async def test_two_close_templates_are_offered_as_a_choice(fake_answers, domain)
     events, messages = await _run(_tracker("size exchange", confidence=0.4), domain)
     assert responses(messages) == ["utter_faq_which_one"]
     buttons = messages[0]["buttons"]
-    assert {b["payload"] for b in buttons} == {choice_payload(4), choice_payload(5)}
-    assert {b["title"] for b in buttons} == {"exchange shoes size", "exchange boots size"}
+    # The two templates, and the flow of the returns template's topic.
+    assert {b["payload"] for b in buttons} == {choice_payload(4), choice_payload(5), "/get_refund"}
+    assert {b["title"] for b in buttons} == {
+        "exchange shoes size",
+        "exchange boots size",
+        "Start a return",
+    }
     assert buttons[0]["payload"] in (
         '/product_question{"faq_id": "4"}',
         '/product_question{"faq_id": "5"}',
@@ -242,11 +247,12 @@ async def test_choice_buttons_carry_titles_in_the_shoppers_language(
     get_settings.cache_clear()
     _, messages = await _run(_tracker("退货 付款", confidence=0.4, language="zh"), domain)
     assert responses(messages) == ["utter_faq_which_one"]
-    assert {b["title"] for b in messages[0]["buttons"]} == {"退货期限", "付款方式"}
+    assert {b["title"] for b in messages[0]["buttons"]} == {"退货期限", "付款方式", "申请退货退款"}
     _, messages = await _run(_tracker("退货 付款", confidence=0.4, language="en"), domain)
     assert {b["title"] for b in messages[0]["buttons"]} == {
         "return window days",
         "payment methods accepted",
+        "Start a return",
     }
 
 

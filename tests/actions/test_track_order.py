@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from actions.track_order import ActionTrackOrder, ValidateTrackOrderForm
+from actions.track_order import (
+    ActionAskTrackOrderId,
+    ActionTrackOrder,
+    ValidateTrackOrderForm,
+    orders_on_the_way,
+)
 from knowledge.models import OrderStatus
 from tests.actions.conftest import make_tracker, responses, run_action, slot_events
 from tests.actions.facts import customer_email, find_order, other_customer_order
@@ -158,3 +163,49 @@ async def test_form_survives_a_database_failure(domain, broken_database) -> None
     events, messages = await run_action(ValidateTrackOrderForm(), tracker, domain)
     assert responses(messages) == ["utter_something_went_wrong"]
     assert slot_events(events)["order_id"] is None
+
+
+# --- asked "which order?", a signed-in shopper first sees the orders on their way ---
+
+
+def _on_the_way(session_factory, customer_id):
+    with session_factory() as session:
+        return [
+            (o.id, o.status, o.tracking_number) for o in orders_on_the_way(session, customer_id)
+        ]
+
+
+async def test_asking_which_order_lists_the_orders_on_their_way(domain, session_factory) -> None:
+    shipped = find_order(session_factory, OrderStatus.SHIPPED)
+    listed = _on_the_way(session_factory, shipped.customer_id)
+    assert shipped.id in [order_id for order_id, _, _ in listed]
+    assert all(status in (OrderStatus.SHIPPED, OrderStatus.PROCESSING) for _, status, _ in listed)
+    tracker = make_tracker({"customer_id": shipped.customer_id}, intent="track_order")
+    events, messages = await run_action(ActionAskTrackOrderId(), tracker, domain)
+    assert events == []
+    names = responses(messages)
+    assert names[0] == "utter_orders_on_the_way" and names[-1] == "utter_ask_which_order_on_the_way"
+    shown = {m["order_id"]: m for m in messages[1:-1]}
+    assert set(shown) == {order_id for order_id, _, _ in listed}
+    assert shown[shipped.id]["tracking_number"] == shipped.tracking_number
+    assert shown[shipped.id]["response"] == "utter_order_shipped"
+    assert {b["payload"] for b in messages[-1]["buttons"]} == {
+        f'/track_order{{"order_id": "{order_id}"}}' for order_id in shown
+    }
+
+
+async def test_a_guest_or_a_shopper_with_nothing_on_the_way_is_asked_for_the_number(
+    domain, session_factory
+) -> None:
+    _, messages = await run_action(ActionAskTrackOrderId(), make_tracker({}), domain)
+    assert responses(messages) == ["utter_ask_order_id"]
+    delivered = find_order(session_factory, OrderStatus.DELIVERED)
+    for customer_id in range(1, 61):
+        if not _on_the_way(session_factory, customer_id):
+            break
+    else:
+        pytest.skip("every seeded customer has an order on the way")
+    tracker = make_tracker({"customer_id": customer_id})
+    _, messages = await run_action(ActionAskTrackOrderId(), tracker, domain)
+    assert responses(messages) == ["utter_no_orders_on_the_way"]
+    assert delivered.id  # the seed has delivered orders too
