@@ -17,9 +17,10 @@ import logging
 import shlex
 import subprocess
 import sys
+import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Mapping, Sequence
+from typing import Any, Dict, Mapping, Sequence
 
 from scale.processes import ROOT, ServiceSpec, start_process
 
@@ -138,29 +139,27 @@ class Supervisor:
         """supervisord's exit code, None while it runs."""
         return None if self.process is None else self.process.poll()
 
-    def ctl(self, *args: str, env: Mapping[str, str] | None = None) -> str:
-        """Run ``supervisorctl`` on this supervisord; its output."""
-        command = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(self.files.config)]
-        result = subprocess.run(
-            [*command, *args], capture_output=True, text=True, timeout=30, env=env, check=False
-        )
-        return result.stdout
+    def _rpc(self) -> Any:
+        """supervisord's XML-RPC interface over its UNIX socket (what supervisorctl uses)."""
+        from supervisor.xmlrpc import SupervisorTransport
+
+        transport = SupervisorTransport(None, None, f"unix://{self.files.socket}")
+        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
 
     def states(self) -> Dict[str, str]:
         """Each service's supervisord state (RUNNING, STARTING, BACKOFF, EXITED, FATAL, ...)."""
-        slugs = {spec.slug: spec.name for spec in self.specs}
-        states: Dict[str, str] = {}
-        for line in self.ctl("status").splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] in slugs:
-                states[slugs[parts[0]]] = parts[1]
-        return states
+        names = {spec.slug: spec.name for spec in self.specs}
+        return {
+            names[info["name"]]: str(info["statename"])
+            for info in self._rpc().getAllProcessInfo()
+            if info["name"] in names
+        }
 
     def pid(self, name: str) -> int | None:
         """The process id of a running service, else None."""
         spec = next(s for s in self.specs if s.name == name)
-        text = self.ctl("pid", spec.slug).strip()
-        return int(text) if text.isdigit() and int(text) > 0 else None
+        pid = int(self._rpc().getProcessInfo(spec.slug)["pid"])
+        return pid or None
 
     def stop(self) -> None:
         """Stop supervisord and with it every service."""
