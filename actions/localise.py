@@ -10,26 +10,24 @@ languages (``$59.00``); product names, carriers and addresses are shown as the s
 from __future__ import annotations
 
 import logging
-from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from rasa_sdk import Tracker
 
 from knowledge.language import DEFAULT_LANGUAGE, LANGUAGE_SLOT, normalise_language
 from knowledge.models import OrderStatus, PaymentStatus
 
+# The formatters the track-order sentence needs live in the shop layer (the console uses them too).
+from knowledge.shop.status import (  # noqa: F401 - re-exported for the actions
+    WORDS,
+    ZH,
+    ZH_WEEKDAYS,
+    format_day,
+    format_money,
+    word,
+)
+
 logger = logging.getLogger(__name__)
-
-ZH = "zh"
-#: Chinese weekday names, Monday first (``date.weekday()`` order).
-ZH_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
-
-#: Words actions put into responses, by key and language.
-WORDS: Mapping[str, Mapping[str, str]] = {
-    "unknown_date": {"en": "an unknown date", ZH: "日期待定"},
-    "our_carrier": {"en": "our carrier", ZH: "物流公司"},
-    "no_tracking_number": {"en": "not assigned yet", ZH: "暂未生成"},
-}
 
 #: Order states as they read in "Order 1001 is {status}" (English: the enum's value).
 ORDER_STATUS_ZH: Mapping[OrderStatus, str] = {
@@ -63,27 +61,6 @@ PAYMENT_METHODS: Mapping[str, Mapping[str, str]] = {
 def shopper_language(tracker: Tracker) -> str:
     """The conversation's language from the ``language`` slot (``"en"`` when unset or unknown)."""
     return normalise_language(tracker.get_slot(LANGUAGE_SLOT))
-
-
-def word(key: str, language: str) -> str:
-    """The word :data:`WORDS` holds under ``key`` in ``language`` (English if it has none)."""
-    forms = WORDS[key]
-    return forms.get(language, forms[DEFAULT_LANGUAGE])
-
-
-def format_money(amount: Any, language: str = DEFAULT_LANGUAGE) -> str:
-    """An amount in the shop's currency, e.g. ``$59.00`` (the same in every language)."""
-    return f"${amount:,.2f}"
-
-
-def format_day(value: date | None, language: str) -> str:
-    """A date or datetime: ``Friday 20 November 2026`` or ``2026年11月20日（星期五）``."""
-    if value is None:
-        return word("unknown_date", language)
-    if language == ZH:
-        weekday = ZH_WEEKDAYS[value.weekday()]
-        return f"{value.year}年{value.month}月{value.day}日（{weekday}）"
-    return f"{value:%A} {value.day} {value:%B %Y}"
 
 
 def join_names(names: Iterable[str], language: str) -> str:

@@ -7,7 +7,7 @@ in processing) with their status and tracking number, and picks one (buttons) or
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Sequence
+from typing import List, Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from actions import deps
 from actions.identity import customer_id_from
-from actions.localise import format_day, format_money, shopper_language, word
+from actions.localise import shopper_language
 from actions.order_form import OrderFormValidator
 from actions.routing import TRACK, intent_payload
 from actions.shop_action import OrderAction
-from knowledge.language import DEFAULT_LANGUAGE
 from knowledge.models import Order, OrderStatus
 from knowledge.shop import queries as shop
+from knowledge.shop.status import STATUS_RESPONSES, status_message  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
@@ -33,31 +33,6 @@ logger = logging.getLogger(__name__)
 ON_THE_WAY = (OrderStatus.SHIPPED, OrderStatus.PROCESSING)
 #: At most this many orders are listed (newest first).
 MAX_LISTED = 5
-
-STATUS_RESPONSES = {
-    OrderStatus.PROCESSING: "utter_order_processing",
-    OrderStatus.SHIPPED: "utter_order_shipped",
-    OrderStatus.DELIVERED: "utter_order_delivered",
-    OrderStatus.CANCELLED: "utter_order_cancelled",
-    OrderStatus.RETURNED: "utter_order_returned",
-    OrderStatus.REFUNDED: "utter_order_refunded",
-}
-
-
-def status_message(order: Order, language: str = DEFAULT_LANGUAGE) -> Dict[str, Any]:
-    """The response name and its variables describing ``order``'s status, in ``language``."""
-    return {
-        "response": STATUS_RESPONSES[order.status],
-        "order_id": order.id,
-        "placed_on": format_day(order.placed_at, language),
-        "total": format_money(order.total, language),
-        "carrier": order.carrier or word("our_carrier", language),
-        "tracking_number": order.tracking_number or word("no_tracking_number", language),
-        "shipped_on": format_day(order.shipped_at, language),
-        "eta": format_day(order.eta, language),
-        "delivered_on": format_day(order.delivered_at, language),
-        "cancelled_on": format_day(order.cancelled_at, language),
-    }
 
 
 class ValidateTrackOrderForm(OrderFormValidator):
