@@ -26,7 +26,10 @@ from rasa_sdk.types import DomainDict
 
 from actions import deps
 from actions.clarify import title
-from actions.routing import (
+from knowledge.faq.index import AnswerIndex, Candidate, Decision, clean_text, decide
+from knowledge.faq.templates import AnswerTemplate, shop_slots
+from knowledge.language import LANGUAGE_SLOT, normalise_language
+from nlu.routing import (
     FLOW_OF_FAQ,
     ORDER_ENTITY,
     TRANSACTIONAL,
@@ -34,9 +37,6 @@ from actions.routing import (
     intent_payload,
     latest_typed,
 )
-from knowledge.faq.index import AnswerIndex, Candidate, Decision, clean_text, decide
-from knowledge.faq.templates import AnswerTemplate, shop_slots
-from knowledge.language import LANGUAGE_SLOT, normalise_language
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Mapping, Sequence
 
-from actions.routing import FALLBACK_INTENT, ORDER_ENTITY, TRANSACTIONAL, intent_payload
+from nlu.routing import FALLBACK_INTENT, ORDER_ENTITY, TRANSACTIONAL, intent_payload
 
 logger = logging.getLogger(__name__)
 

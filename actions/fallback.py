@@ -12,7 +12,7 @@ buttons), counted by the not-understood messages in a row (a "Something else" cl
    shopper's latest typed words; else the offer of a person.
 
 Messages that belong to a flow (an order number with cue words, a bare number after a question)
-never get here: ``RoutingPolicy`` routes them first (``actions/routing.py``).
+never get here: ``RoutingPolicy`` routes them first (``nlu/routing.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.answer_question import answer_if_confident, shopper_language
 from actions.clarify import guess_buttons, guess_question
-from actions.routing import FALLBACK_INTENT, guesses, latest_typed, user_messages
+from nlu.routing import FALLBACK_INTENT, guesses, latest_typed, user_messages
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``action_route_message``: rewrite a misread message's intent so that the right flow starts.
 
 ``RoutingPolicy`` (``nlu/routing_policy.py``) predicts this action when
-:func:`actions.routing.route` finds the latest message belongs to a transactional flow the NLU
+:func:`nlu.routing.route` finds the latest message belongs to a transactional flow the NLU
 did not name. The action makes the same decision from the same events and replaces the message
 by a copy with the routed intent (confidence 1.0), the entities that carry the order number,
 e-mail or item, and ``routed_from`` naming the NLU's intent, in the way Rasa's two-stage
@@ -23,7 +23,7 @@ from rasa_sdk.events import ActionExecuted, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.routing import ROUTED_KEY, Route, intent_name, latest_and_previous, route
+from nlu.routing import ROUTED_KEY, Route, intent_name, latest_and_previous, route
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from actions import deps
 from actions.identity import customer_id_from
 from actions.localise import shopper_language
 from actions.order_form import OrderFormValidator
-from actions.routing import TRACK, intent_payload
 from actions.shop_action import OrderAction
 from knowledge.models import Order, OrderStatus
 from knowledge.shop import queries as shop
 from knowledge.shop.status import STATUS_RESPONSES, status_message  # noqa: F401 - re-exported
+from nlu.routing import TRACK, intent_payload
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``RoutingPolicy``: sends a message the NLU misread to the flow its words and context imply.
 
 A dialogue policy like ``nlu/handoff_policy.py``: it learns nothing. At the first action of a
-turn, outside any form, it asks :func:`actions.routing.route` whether the latest message (with
+turn, outside any form, it asks :func:`nlu.routing.route` whether the latest message (with
 the previous one as context) belongs to a transactional flow the NLU did not name: a bare order
 number after a question, an order number with cue words ("return the shoes from order 1043")
 under an FAQ or fallback intent, a late-parcel report. If so it predicts
@@ -25,7 +25,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.routing import latest_and_previous, route
+from nlu.routing import latest_and_previous, route
 
 logger = logging.getLogger(__name__)
 

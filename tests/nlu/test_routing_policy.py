@@ -1,5 +1,5 @@
 """RoutingPolicy: predicts action_route_message at a turn's first action, outside forms, for a
-message that belongs to another flow (actions/routing.py decides), and nothing otherwise."""
+message that belongs to another flow (nlu/routing.py decides), and nothing otherwise."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Routing a misread message to its flow (actions/routing.py), the guesses offered as buttons
-(actions/clarify.py) and the rewrite of the message (actions/route_message.py)."""
+"""Routing a misread message to its flow (nlu/routing.py) and the guesses offered as buttons
+(actions/clarify.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from typing import Any, Dict, List
 import pytest
 
 from actions.clarify import guess_buttons, guess_question
-from actions.route_message import ActionRouteMessage
-from actions.routing import (
+from nlu.routing import (
     ROUTED_KEY,
     cue_flow,
     guesses,
@@ -20,7 +19,6 @@ from actions.routing import (
     reports_missing_parcel,
     route,
 )
-from tests.actions.conftest import make_tracker, run_action
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +234,7 @@ def test_the_guess_question_and_buttons_read_in_the_shoppers_language():
     assert guess_buttons(["get_refund"], [], "zh")[0]["title"] == "申请退货退款"
 
 
-def _events(*messages: Dict[str, Any]) -> List[Dict[str, Any]]:
+def user_events(*messages: Dict[str, Any]) -> List[Dict[str, Any]]:
     events: List[Dict[str, Any]] = []
     for number, message in enumerate(messages):
         events += [
@@ -255,7 +253,7 @@ def _events(*messages: Dict[str, Any]) -> List[Dict[str, Any]]:
 def test_reverted_messages_are_not_context():
     first = parse("I want to cancel an order", "cancel_order", 0.9)
     second = parse("1043", "greet", 0.9, entities=[])
-    events = _events(first, second)
+    events = user_events(first, second)
     latest, previous = latest_and_previous(events)
     assert (latest["text"], previous["text"]) == ("1043", "I want to cancel an order")
     reverted = [*events[:2], {"event": "rewind"}, *events[2:]]
@@ -264,30 +262,11 @@ def test_reverted_messages_are_not_context():
     assert latest_and_previous(restarted)[1] is None
 
 
-async def test_the_action_rewrites_the_message_keeping_its_id_and_metadata(domain):
-    first = parse("I'd like to cancel an order", "cancel_order", 0.9)
-    second = parse("1043", "greet", 0.8, entities=[])
-    tracker = make_tracker({}, text="1043", intent="greet", events=_events(first, second))
-    events, messages = await run_action(ActionRouteMessage(), tracker, domain)
-    assert messages == []
-    assert [e["event"] for e in events] == ["rewind", "action", "user"]
-    assert events[1]["name"] == "action_listen"
-    user = events[2]
-    assert (user["text"], user["message_id"], user["metadata"]) == (
-        "1043",
-        "m1",
-        {"customer_id": "signed"},
+def test_a_confident_faq_question_with_a_number_but_no_cue_stays_an_faq_question():
+    message = parse(
+        "does the jacket in order 1043 come in blue?",
+        "product_question",
+        0.8,
+        ranking=[("product_question", 0.8), ("change_order", 0.15)],
     )
-    assert user["parse_data"]["intent"] == {"name": "cancel_order", "confidence": 1.0}
-    assert user["parse_data"][ROUTED_KEY]["intent"] == "greet"
-    assert [(e["entity"], e["value"]) for e in user["parse_data"]["entities"]] == [
-        ("order_id", "1043")
-    ]
-    # The rewritten message is not routed again.
-    assert route(user["parse_data"], first) is None
-
-
-async def test_the_action_does_nothing_when_there_is_nothing_to_route(domain):
-    message = parse("where is order 1043", "track_order", 0.9)
-    tracker = make_tracker({}, text=message["text"], events=_events(message))
-    assert await run_action(ActionRouteMessage(), tracker, domain) == ([], [])
+    assert route(message) is None

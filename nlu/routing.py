@@ -10,14 +10,15 @@ whether the message should start a transactional flow instead of what the NLU sa
   bare order number with no such context: tracking);
 * a message with an order number whose intent is not transactional (fallback, an FAQ, small
   talk, a complaint) goes to the flow its cue words imply (:func:`cue_flow`: late / where ->
-  track, cancel, return, refund status, invoice, in English and Chinese), else, when the NLU was
-  unsure, to the best transactional intent of its ranking, else to the previous message's flow;
+  track, cancel, return, refund status, invoice, in English and Chinese), else, only when the
+  NLU was unsure (fallback or confidence below :data:`UNSURE_CONFIDENCE`), to the best
+  transactional intent of its ranking, else to the previous message's flow;
 * a report of a late or missing parcel without a number (fallback, a delivery FAQ, a complaint)
   goes to tracking, which lists a signed-in shopper's orders on their way.
 
-:func:`guesses` picks the intents offered as buttons when the bot is unsure. Both the dialogue
-policy (``nlu/routing_policy.py``, in Rasa) and the actions (rasa-sdk) import this module, so it
-imports neither.
+:func:`guesses` picks the intents offered as buttons when the bot is unsure. Part of the NLU
+contract layer (like ``nlu/output_keys.py``): both the dialogue policy (``nlu/routing_policy.py``,
+in Rasa) and the actions (rasa-sdk) import it, so it imports neither ``rasa`` nor ``rasa_sdk``.
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ CANCEL_WORD = _words(
 INVOICE_WORD = _words(r"\binvoice", r"\breceipt", r"\bbill\b", r"\bvat\b", "发票", "收据", "账单")
 PAYMENT_WORD = _words(
     r"\bpayment (failed|declined|issue|problem)",
+    r"\b(payment|card|paypal)\b.{0,30}\b(failed|declined|didn'?t go through|did not go through|"
+    r"was rejected|bounced)",
     r"\bcharged twice\b",
     r"\bdouble charge",
     r"\bcard (was )?declined\b",
@@ -385,9 +388,9 @@ def route(message: Mapping[str, Any], previous: Mapping[str, Any] | None = None)
         target = cue_flow(text)
         reason = "cue words"
         unsure = name == FALLBACK_INTENT or intent_confidence(message) < UNSURE_CONFIDENCE
-        if target is None and (unsure or name in FAQ_INTENTS):
+        if target is None and unsure:
             target, reason = best_transactional(message, RANKING_MIN_CONFIDENCE), "ranking"
-        if target is None and (unsure or name in FAQ_INTENTS):
+        if target is None and unsure:
             target, reason = context, "context"
         if target is None:
             return None
