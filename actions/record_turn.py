@@ -1,14 +1,19 @@
-"""``action_record_turn``: writes every user turn into the customer knowledge graph.
+"""``action_record_turn``: the per-turn bookkeeping, one action-server call per user message.
 
 Rasa runs it after EVERY user message, before any policy predicts, whatever rule, story or form
 is active: the domain (``bot/domain/turn_tracking.yml``) gives the slot ``turn_tracking`` a single
 ``custom`` slot mapping with this action and no conditions, and Rasa's default action
 ``action_extract_slots`` (run by ``MessageProcessor.handle_message`` on each message) calls the
-action of every unconditional custom mapping. The action returns no events, so the tracker and the
-dialogue policies never see it and it never raises. By default the write happens on the action
-server's background writer thread (``deps.turn_writer``), so the reply does not wait for the
-database; with ``record_turn_in_background`` off it writes before answering and waits at most
-``Settings.record_turn_timeout_s``.
+action of every unconditional custom mapping. It does two jobs in that one call (each round trip
+serialises the whole tracker and domain; docs/performance.md):
+
+1. writes the turn into the customer knowledge graph. By default the write happens on the action
+   server's background writer thread (``deps.turn_writer``), so the reply does not wait for the
+   database; with ``record_turn_in_background`` off it writes before answering and waits at most
+   ``Settings.record_turn_timeout_s``. Recording returns no events and never raises.
+2. when the domain has the ``handoff_event`` slot (``bot/domain/handoff.yml``), runs the
+   hand-over assessment (:func:`actions.escalation.assess_turn`) and returns its ``SlotSet``
+   events (and, while paused, its confirmation of a contact choice).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import IntegrityError
 
 from actions import deps
+from actions.escalation import EVENT_SLOT, assess_turn
 from actions.identity import verify_claim
 from knowledge.graph.record import (
     DemandInput,
@@ -118,8 +124,33 @@ def store_turn(turn: TurnInput) -> RecordResult | None:
         return None
 
 
+async def record_latest_turn(tracker: Tracker) -> None:
+    """Queue the latest user turn for the background writer (or write it within the budget)."""
+    try:
+        turn = turn_from_tracker(tracker)
+    except Exception:
+        logger.exception("Could not read the latest turn of %s", tracker.sender_id)
+        return
+    if not (turn.text or turn.intent):
+        return
+    settings = deps.settings()
+    if settings.record_turn_in_background:
+        future = deps.turn_writer().submit(store_turn, turn)
+        _pending.add(future)
+        future.add_done_callback(_pending.discard)
+        return
+    timeout = settings.record_turn_timeout_s
+    try:
+        result = await asyncio.wait_for(asyncio.to_thread(store_turn, turn), timeout)
+    except asyncio.TimeoutError:
+        logger.error("Recording turn of %s took over %.1fs; skipped", turn.sender_id, timeout)
+        return
+    if result is not None:
+        logger.debug("Recorded %s", result)
+
+
 class ActionRecordTurn(Action):
-    """Record the latest user turn (intent, sentiment, demands, named products/orders)."""
+    """Record the latest user turn, then assess the hand-over (when the domain has that slot)."""
 
     def name(self) -> str:
         """The action's name in the domain."""
@@ -128,29 +159,11 @@ class ActionRecordTurn(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        """Queue the turn for the background writer (or write it within the time budget)."""
-        try:
-            turn = turn_from_tracker(tracker)
-        except Exception:
-            logger.exception("Could not read the latest turn of %s", tracker.sender_id)
+        """Record the turn; the assessment's slot events, or none without ``handoff_event``."""
+        await record_latest_turn(tracker)
+        if EVENT_SLOT not in (domain.get("slots") or {}):
             return []
-        if not (turn.text or turn.intent):
-            return []
-        settings = deps.settings()
-        if settings.record_turn_in_background:
-            future = deps.turn_writer().submit(store_turn, turn)
-            _pending.add(future)
-            future.add_done_callback(_pending.discard)
-            return []
-        timeout = settings.record_turn_timeout_s
-        try:
-            result = await asyncio.wait_for(asyncio.to_thread(store_turn, turn), timeout)
-        except asyncio.TimeoutError:
-            logger.error("Recording turn of %s took over %.1fs; skipped", turn.sender_id, timeout)
-            return []
-        if result is not None:
-            logger.debug("Recorded %s", result)
-        return []
+        return await assess_turn(dispatcher, tracker)
 
 
 def _latest_user_event(tracker: Tracker) -> Dict[str, Any] | None:

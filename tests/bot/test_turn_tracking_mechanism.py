@@ -142,6 +142,18 @@ def test_no_form_ignores_intents_and_no_other_slot_reuses_the_action() -> None:
             assert "action_record_turn" not in actions, f"{path.name}: slot {name} reuses it"
 
 
+def test_one_action_server_call_per_turn_for_the_bookkeeping() -> None:
+    """Only turn_tracking's mapping names an action: each such mapping is a round trip a turn."""
+    with_action = {
+        (path.name, name): [m["action"] for m in slot.get("mappings", []) if m.get("action")]
+        for path in sorted((REPO / "bot" / "domain").glob("*.yml"))
+        for name, slot in ((yaml.safe_load(path.read_text()) or {}).get("slots") or {}).items()
+    }
+    assert {k: v for k, v in with_action.items() if v} == {
+        ("turn_tracking.yml", "turn_tracking"): ["action_record_turn"]
+    }
+
+
 # --- A stand-in for the project's NLU: publishes sentiment and demands like nlu/ does. -------
 
 try:
