@@ -32,7 +32,7 @@ help:
 	@echo "make train  - train the Rasa model into $(MODELS)/"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (prints figures)"
-	@echo "make bench-load - simulated shoppers on the embedded and scale profiles (make run PROFILE=scale)"
+	@echo "make bench-load - this bot vs a plain rasa init bot under load (docs/performance.md)"
 	@echo "make eval   - score the trained model on a labelled CSV (CSV=path)"
 
 $(PY):
@@ -118,11 +118,13 @@ lint: venv
 bench: venv
 	$(PY) -m benchmarks
 
-# Load benchmark: 50 and 200 concurrent shoppers over REST and socket.io on the embedded default
-# and the scale-out profile (PostgreSQL, Redis, RabbitMQ must run); prints a table. ARGS adds
-# options, e.g. ARGS="--duration 60 --profiles scale".
+# Load benchmark: this bot (embedded profile) next to a plain `rasa init` bot (built once per
+# Rasa version into var/bench/), same driver and messages, ratios (docs/performance.md); a few
+# minutes. One row: ARGS="--rows single" (single saturated long think). The older table of
+# 50/200 shoppers on the embedded and scale profiles: make bench-load LOAD_MODE= ARGS="--profiles scale".
+LOAD_MODE ?= --compare
 bench-load: venv node model
-	$(PY) -m benchmarks.bench_load $(ARGS)
+	$(PY) -m benchmarks.bench_load $(LOAD_MODE) $(ARGS)
 
 eval: venv
 	$(PY) -m nlu.evaluate --model $(MODELS) $(if $(CSV),--csv $(CSV),)

@@ -1,5 +1,8 @@
 """Load benchmark: simulated shoppers over REST and socket.io against `make run`'s profiles.
 
+``--compare`` (what ``make bench-load`` runs) measures this bot next to a plain ``rasa init``
+bot instead: ``benchmarks/load_compare.py``. Without it:
+
 ``python -m benchmarks.bench_load [--profiles embedded scale] [--shoppers 50 200]
 [--duration 30]`` (``make bench-load``) starts the whole system exactly as ``make run`` does
 (``scripts/run_system.py``, on a temp data dir, free ports, and for the scale profile its own
@@ -112,6 +115,7 @@ class Shopper:
         results: Results,
         think_s: float,
         reply_timeout_s: float,
+        rest_only: bool = False,
     ) -> None:
         self.number = number
         self.run_id = run_id
@@ -120,7 +124,7 @@ class Shopper:
         self.results = results
         self.think_s = think_s
         self.reply_timeout_s = reply_timeout_s
-        self.channel = "rest" if number % 2 == 0 else "socketio"
+        self.channel = "rest" if rest_only or number % 2 == 0 else "socketio"
         self.random = random.Random(number)
 
     async def run(self, deadline: float, http: Any) -> None:
@@ -465,23 +469,28 @@ def wait_settled(results: Results, tracker_url: str, run_id: str, quiet_s: float
 
 
 async def drive(
-    system: System, shoppers: int, duration_s: float, think_s: float, reply_timeout_s: float
+    rasa_url: str,
+    orders: Sequence[Tuple[int, str]],
+    shoppers: int,
+    duration_s: float,
+    think_s: float,
+    reply_timeout_s: float,
+    rest_only: bool = False,
 ) -> Tuple[Results, float, str]:
     """Run ``shoppers`` concurrent shoppers for ``duration_s``; results, wall time, run id."""
     import aiohttp
 
     run_id = uuid.uuid4().hex[:8]
     results = Results()
-    orders = signed_orders(system)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         started = time.monotonic()
         deadline = started + duration_s
         await asyncio.gather(
             *(
-                Shopper(n, run_id, system.rasa_url, orders, results, think_s, reply_timeout_s).run(
-                    deadline, http
-                )
+                Shopper(
+                    n, run_id, rasa_url, orders, results, think_s, reply_timeout_s, rest_only
+                ).run(deadline, http)
                 for n in range(shoppers)
             )
         )
@@ -491,6 +500,8 @@ async def drive(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the table; exit 1 when the integrity check fails."""
+    from benchmarks import load_compare
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--profiles", nargs="+", default=["embedded", "scale"])
     parser.add_argument("--shoppers", nargs="+", type=int, default=[50, 200])
@@ -499,8 +510,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reply-timeout", type=float, default=EXPECTED_REPLY_TIMEOUT_S)
     parser.add_argument("--rasa-workers", type=int, default=2, help="scale profile")
     parser.add_argument("--action-workers", type=int, default=2, help="scale profile")
+    load_compare.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.compare:
+        return load_compare.compare(args)
     rows: List[str] = []
     failed = False
     for profile in args.profiles:
@@ -526,7 +540,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 asyncio.run(warm_up(system))
                 for shoppers in args.shoppers:
                     results, wall, run_id = asyncio.run(
-                        drive(system, shoppers, args.duration, args.think, args.reply_timeout)
+                        drive(
+                            system.rasa_url,
+                            signed_orders(system),
+                            shoppers,
+                            args.duration,
+                            args.think,
+                            args.reply_timeout,
+                        )
                     )
                     wait_settled(results, system.tracker_url, run_id)
                     checked, problems = check_integrity(
