@@ -9,6 +9,9 @@ from dataclasses import dataclass
 logger = logging.getLogger(__name__)
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+# Torch CPU threads when the component config sets none (serving processes set 1: on a loaded
+# 2-core machine two threads made one e5-small forward ~10x slower; docs/performance.md).
+TORCH_THREADS_ENV = "SHOP_TORCH_THREADS"
 
 
 class DeviceUnavailableError(RuntimeError):
@@ -57,9 +60,13 @@ def available_cpus() -> int:
 
 
 def cpu_thread_count(configured: int | None) -> int:
-    """Threads torch should use on CPU: the configured number, else every CPU we may use."""
+    """Threads torch should use on CPU: the configured number, else ``SHOP_TORCH_THREADS``,
+    else every CPU we may use."""
     if configured is not None and configured > 0:
         return configured
+    from_env = os.environ.get(TORCH_THREADS_ENV, "").strip()
+    if from_env.isdigit() and int(from_env) > 0:
+        return int(from_env)
     return available_cpus()
 
 

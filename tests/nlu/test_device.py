@@ -40,8 +40,19 @@ def test_unknown_device_rejected() -> None:
         resolve_device("tpu", cuda_available=False, strict=False)
 
 
-def test_cpu_threads_configured_or_all_available() -> None:
+def test_cpu_threads_configured_or_all_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHOP_TORCH_THREADS", raising=False)
     assert cpu_thread_count(3) == 3
+    assert cpu_thread_count(None) >= 1
+
+
+def test_cpu_threads_from_the_environment_unless_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHOP_TORCH_THREADS", "1")
+    assert cpu_thread_count(None) == 1
+    assert cpu_thread_count(3) == 3
+    monkeypatch.setenv("SHOP_TORCH_THREADS", "lots")
     assert cpu_thread_count(None) >= 1
 
 
