@@ -7,19 +7,22 @@ API is a small recording aiohttp server standing in for ``rasa run --enable-api`
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
 from insight.web.app import create_app
 from knowledge.handoff import escalations
 from knowledge.handoff.agents import create_agent
-from knowledge.models import AgentMessage
+from knowledge.models import AgentMessage, AgentUser
 from knowledge.settings import Settings
 
 PASSWORD = "correct horse battery"
@@ -169,13 +172,69 @@ async def test_supervisors_get_a_link_to_the_dashboard(
     assert 'id="dashboard-link" href="/dashboard"' in body
 
 
-async def test_forged_cookie_is_rejected(aiohttp_client: Any, settings: Settings) -> None:
+def session_cookie(secret: str, agent_id: int, at: float) -> str:
+    """A console session cookie for ``agent_id`` as aiohttp-session writes it at time ``at``."""
+    from cryptography.fernet import Fernet
+
+    from insight.web.console import auth
+
+    data = {"created": int(at), "session": {auth.AGENT: agent_id, auth.CSRF: "x"}}
+    fernet = Fernet(base64.urlsafe_b64encode(auth.session_key(secret)))
+    return fernet.encrypt_at_time(json.dumps(data).encode(), int(at)).decode()
+
+
+def agent_id(session_factory: Any, username: str) -> int:
+    with session_factory() as session:
+        return session.execute(
+            select(AgentUser.id).where(AgentUser.username == username)
+        ).scalar_one()
+
+
+async def test_forged_cookie_is_rejected(
+    aiohttp_client: Any, settings: Settings, session_factory: Any
+) -> None:
     from insight.web.console import auth
 
     client = await new_client(aiohttp_client, settings)
-    forged = auth.encode(auth.ConsoleSession(1, "x", 9e9), b"another-key")
+    alex = agent_id(session_factory, "alex")
+    forged = session_cookie("another-key", alex, time.time())
     response = await client.get("/console/api/queue", cookies={auth.COOKIE: forged})
     assert response.status == 401
+    # The same cookie under the app's own key is a valid session (so the 401 is the key's doing).
+    genuine = session_cookie("test-secret", alex, time.time())
+    response = await client.get("/console/api/queue", cookies={auth.COOKIE: genuine})
+    assert response.status == 200
+
+
+async def test_a_session_expires_after_console_session_s(
+    aiohttp_client: Any, settings: Settings, session_factory: Any
+) -> None:
+    from insight.web.console import auth
+
+    client = await new_client(aiohttp_client, settings)
+    alex = agent_id(session_factory, "alex")
+    lifetime = settings.console_session_s
+    for age, status in ((lifetime - 60, 200), (lifetime + 60, 401)):
+        cookie = session_cookie("test-secret", alex, time.time() - age)
+        response = await client.get("/console/api/queue", cookies={auth.COOKIE: cookie})
+        assert response.status == status, age
+
+
+async def test_the_key_is_generated_once_in_the_data_dir(
+    aiohttp_client: Any, settings: Settings, session_factory: Any
+) -> None:
+    """Without SHOP_CONSOLE_SECRET a sign-in survives a restart (same data dir)."""
+    from insight.web.console import auth
+    from knowledge.secret_files import CONSOLE_SECRET_FILE
+
+    unset = settings.copy(update={"console_secret": None})
+    first = await new_client(aiohttp_client, unset)
+    await login(first, "alex")
+    cookie = first.session.cookie_jar.filter_cookies(first.make_url("/"))[auth.COOKIE].value
+    assert (unset.data_dir / CONSOLE_SECRET_FILE).stat().st_mode & 0o777 == 0o600
+    second = await new_client(aiohttp_client, unset)
+    response = await second.get("/console/api/queue", cookies={auth.COOKIE: cookie})
+    assert response.status == 200
 
 
 async def test_websocket_pushes_new_escalations_sorted(

@@ -42,7 +42,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def setup_console(app: web.Application) -> None:
     """Register the console's routes and its resources (call after the database ctx)."""
-    app[auth.CONSOLE_KEY] = auth.make_key(app[SETTINGS].console_secret)
+    auth.setup_sessions(app, app[SETTINGS])
     app[CONSOLE_TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),

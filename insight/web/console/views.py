@@ -47,7 +47,7 @@ async def db(
 
 async def signed_in(request: web.Request) -> tuple[Agent, auth.ConsoleSession] | None:
     """The signed-in agent and session, if the cookie holds a valid one."""
-    session = auth.current(request)
+    session = await auth.current(request)
     if session is None or session.agent_id is None:
         return None
     agent = await db(request, agents.get_agent, session.agent_id)
@@ -73,16 +73,14 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
 
 async def login_page(request: web.Request) -> web.Response:
     """The sign-in form (sets an anonymous session for its CSRF token)."""
-    session = auth.ensure_session(request)
-    response = render(request, "login.html", csrf=session.csrf, error=None)
-    auth.set_cookie(request, response, session)
-    return response
+    session = await auth.ensure_session(request)
+    return render(request, "login.html", csrf=session.csrf, error=None)
 
 
 async def login(request: web.Request) -> web.Response:
     """Check the credentials; on success a new session and a redirect to the console."""
     form = await request.post()
-    session = auth.current(request)
+    session = await auth.current(request)
     auth.check_csrf(request, session, form)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     agent = await db(request, agents.authenticate, username, password)
@@ -92,19 +90,16 @@ async def login(request: web.Request) -> web.Response:
         response.set_status(401)
         return response
     logger.info("Agent %s signed in", agent.username)
-    fresh = auth.new_session(request, agent.id)
-    redirect = web.HTTPSeeOther("/console")
-    auth.set_cookie(request, redirect, fresh)
-    raise redirect
+    await auth.sign_in(request, agent.id)
+    raise web.HTTPSeeOther("/console")
 
 
 async def logout(request: web.Request) -> web.Response:
     """End the session."""
     form = await request.post()
-    auth.check_csrf(request, auth.current(request), form)
-    redirect = web.HTTPSeeOther(LOGIN_PATH)
-    redirect.del_cookie(auth.COOKIE, path="/")
-    raise redirect
+    auth.check_csrf(request, await auth.current(request), form)
+    await auth.sign_out(request)
+    raise web.HTTPSeeOther(LOGIN_PATH)
 
 
 async def console_page(request: web.Request) -> web.Response:
