@@ -1,6 +1,12 @@
-"""Start the whole system (Rasa server, action server, insight web app) and stop it on Ctrl-C.
+"""Start the whole system under supervisord, print the URLs, and stop it all on Ctrl-C.
 
-Run by ``make run``; prints the URLs once every service answers its health check.
+Run by ``make run``. The embedded default runs four services: the action server (rasa_sdk, on
+the port after ``SHOP_ACTION_PORT``), the action gateway in front of it (on ``SHOP_ACTION_PORT``,
+scale/action_gateway.py: while the action server is down it answers Rasa with the polite "try
+again in a minute" message instead of an error), the Rasa server and the insight web app.
+supervisord (scale/supervision.py) starts a service that dies again, with back-off, and logs it
+in ``<data dir>/logs/supervisord.log``; the others keep serving. This launcher also logs when a
+service stops answering its health check and when it is back.
 """
 
 from __future__ import annotations
@@ -8,12 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
@@ -23,21 +25,13 @@ sys.path.insert(0, str(ROOT))
 from knowledge.handoff.agents import DEMO_ACCOUNTS  # noqa: E402
 from knowledge.secret_files import identity_secret, rasa_api_token  # noqa: E402
 from knowledge.settings import Settings, get_settings  # noqa: E402
+from scale.processes import ServiceSpec, is_up, wait_until_up  # noqa: E402
+from scale.supervision import Supervisor, SupervisorFiles  # noqa: E402
 
 logger = logging.getLogger("run_system")
 
 STARTUP_TIMEOUT_S = 300.0
-STOP_TIMEOUT_S = 15.0
-
-
-@dataclass
-class Service:
-    """One process of the system and the URL that tells it is up."""
-
-    name: str
-    command: List[str]
-    health_url: str
-    process: subprocess.Popen | None = None
+WATCH_S = 2.0
 
 
 def service_environment(settings: Settings) -> Dict[str, str]:
@@ -48,23 +42,56 @@ def service_environment(settings: Settings) -> Dict[str, str]:
     env.setdefault("SHOP_TRACKER_DB", settings.resolved_tracker_db)
     env.setdefault("SHOP_EVENTS_DB", settings.resolved_events_db)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # The gateway answers for an action that runs longer than this; Rasa itself waits minutes,
+    # and the first FAQ answer after a (re)start loads the encoder, so be as patient here.
+    env.setdefault("SHOP_ACTION_TIMEOUT_S", "60")
     return env
 
 
-def build_services(settings: Settings, model_dir: Path) -> List[Service]:
+def action_backend_port(settings: Settings) -> int:
+    """The action server's own port (the gateway listens on ``action_port``)."""
+    return settings.action_port + 1
+
+
+def build_services(settings: Settings, model_dir: Path) -> List[ServiceSpec]:
     """The processes of the embedded default profile."""
     python = sys.executable
-    rasa = [python, "-m", "rasa"]
+    backend = f"http://{settings.host}:{action_backend_port(settings)}"
     return [
-        Service(
+        ServiceSpec(
             "action server",
-            [*rasa, "run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
+            [
+                python,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(action_backend_port(settings)),
+            ],
+            f"{backend}/health",
+        ),
+        ServiceSpec(
+            "action gateway",
+            [
+                python,
+                "-m",
+                "scale.action_gateway",
+                "--port",
+                str(settings.action_port),
+                "--backend",
+                backend,
+            ],
+            # Its /health is 503 while the action server is down; /webhook still answers.
             f"http://{settings.host}:{settings.action_port}/health",
         ),
-        Service(
+        ServiceSpec(
             "rasa server",
             [
-                *rasa,
+                python,
+                "-m",
+                "rasa",
                 "run",
                 "--enable-api",
                 # The HTTP API needs this token (the console sends it; the channels do not).
@@ -85,7 +112,9 @@ def build_services(settings: Settings, model_dir: Path) -> List[Service]:
             ],
             f"{settings.rasa_url}/status?token={rasa_api_token(settings)}",
         ),
-        Service("insight web app", [python, "-m", "insight"], f"{settings.insight_url}/healthz"),
+        ServiceSpec(
+            "insight web app", [python, "-m", "insight"], f"{settings.insight_url}/healthz"
+        ),
     ]
 
 
@@ -101,63 +130,57 @@ def selected_profile(argv: List[str]) -> str:
 
 def prepare_scale_profile(
     settings: Settings, model_dir: Path, env: Dict[str, str]
-) -> tuple[Dict[str, str], List[Service]]:
+) -> tuple[Dict[str, str], List[ServiceSpec]]:
     """The scale-out profile (scale/profile.py): its environment and processes, databases ready."""
     from scale.profile import prepare, scale_environment, scale_services
 
     env = scale_environment(settings, env)
     prepare(settings, env)
-    specs = scale_services(settings, model_dir, rasa_token=rasa_api_token(settings))
-    return env, [Service(spec.name, spec.command, spec.health_url) for spec in specs]
+    return env, scale_services(settings, model_dir, rasa_token=rasa_api_token(settings))
 
 
-def is_up(url: str) -> bool:
-    """True when ``url`` answers with a 2xx status."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 300
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
+def banner(settings: Settings, logs: Path) -> str:
+    """The URLs of the running system."""
+    return (
+        "\nThe system is up:\n"
+        f"  Shop page and chat widget : {settings.insight_url}/\n"
+        f"  Rasa REST channel         : {settings.rasa_url}/webhooks/rest/webhook\n"
+        f"  Rasa socket.io channel    : {settings.rasa_url}/socket.io\n"
+        f"  Rasa HTTP API             : {settings.rasa_url}/model/parse"
+        f"  (token in {settings.data_dir / 'rasa-api.token'} or SHOP_RASA_TOKEN)\n"
+        f"  Action server             : {settings.action_server_url}\n"
+        f"  Logs                      : {logs} (restarts: supervisord.log)\n"
+        f"  Agent console             : {settings.insight_url}/console\n"
+        f"  Supervisor dashboard      : {settings.insight_url}/dashboard\n"
+        + "".join(
+            f"    demo {role.value:<10} : {user} / {password}\n"
+            for user, _name, password, role in DEMO_ACCOUNTS
+        )
+        + "A service that crashes is started again. Press Ctrl-C to stop everything.\n"
+    )
 
 
-def wait_until_up(services: List[Service], deadline: float) -> None:
-    """Block until every service's health URL answers; raise if one dies or time runs out."""
-    pending = list(services)
-    while pending:
-        for service in list(pending):
-            assert service.process is not None
-            if service.process.poll() is not None:
-                raise RuntimeError(f"{service.name} exited with code {service.process.returncode}")
-            if is_up(service.health_url):
-                logger.info("%s is up", service.name)
-                pending.remove(service)
-        if time.monotonic() > deadline:
-            raise RuntimeError("not up in time: " + ", ".join(s.name for s in pending))
-        time.sleep(1)
-
-
-def stop_all(services: List[Service]) -> None:
-    """Terminate every started process group, then kill what is left after a grace period."""
-    for service in services:
-        if service.process and service.process.poll() is None:
-            os.killpg(service.process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for service in services:
-        if not service.process:
-            continue
-        try:
-            service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(service.process.pid, signal.SIGKILL)
-            service.process.wait()
-    logger.info("all services stopped")
+def watch(supervisor: Supervisor, services: List[ServiceSpec]) -> int:
+    """Log each service going down and coming back, until supervisord exits; its exit code."""
+    down_since: Dict[str, float] = {}
+    while supervisor.exited() is None:
+        for spec in services:
+            up = is_up(spec.health_url)
+            if not up and spec.name not in down_since:
+                down_since[spec.name] = time.monotonic()
+                logger.warning("%s is not answering; supervisord restarts it if it died", spec.name)
+            elif up and spec.name in down_since:
+                took = time.monotonic() - down_since.pop(spec.name)
+                logger.info("%s is back after %.0f s", spec.name, took)
+        time.sleep(WATCH_S)
+    return supervisor.exited() or 1
 
 
 def main() -> int:
-    """Start the services, print their URLs and wait for Ctrl-C."""
+    """Start the services under supervisord, print their URLs and wait for Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     settings = get_settings()
-    model_dir = ROOT / "models"
+    model_dir = settings.models_dir
     env = service_environment(settings)
     identity_secret(settings)  # generated once before the services that share it start
     if selected_profile(sys.argv[1:]) == "scale":
@@ -165,46 +188,21 @@ def main() -> int:
     else:
         services = build_services(settings, model_dir)
     logs = settings.data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    supervisor = Supervisor(services, SupervisorFiles(settings.data_dir / "run", logs))
     # Ctrl-C must stop everything even when SIGINT was inherited as ignored (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        for service in services:
-            log_path = logs / (service.name.replace(" ", "_") + ".log")
-            log_file = open(log_path, "ab")  # noqa: SIM115 - closed with the process
-            service.process = subprocess.Popen(
-                service.command,
-                cwd=ROOT,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            logger.info("started %s (pid %d), log: %s", service.name, service.process.pid, log_path)
-        wait_until_up(services, time.monotonic() + STARTUP_TIMEOUT_S)
-        print(
-            "\nThe system is up:\n"
-            f"  Shop page and chat widget : {settings.insight_url}/\n"
-            f"  Rasa REST channel         : {settings.rasa_url}/webhooks/rest/webhook\n"
-            f"  Rasa socket.io channel    : {settings.rasa_url}/socket.io\n"
-            f"  Rasa HTTP API             : {settings.rasa_url}/model/parse"
-            f"  (token in {settings.data_dir / 'rasa-api.token'} or SHOP_RASA_TOKEN)\n"
-            f"  Action server             : {settings.action_server_url}\n"
-            f"  Logs                      : {logs}\n"
-            f"  Agent console             : {settings.insight_url}/console\n"
-            f"  Supervisor dashboard      : {settings.insight_url}/dashboard\n"
-            + "".join(
-                f"    demo {role.value:<10} : {user} / {password}\n"
-                for user, _name, password, role in DEMO_ACCOUNTS
-            )
-            + "Press Ctrl-C to stop everything.\n",
-            flush=True,
-        )
-        while all(s.process and s.process.poll() is None for s in services):
-            time.sleep(1)
-        dead = [s.name for s in services if s.process and s.process.poll() is not None]
-        logger.error("stopped because %s exited; see its log", ", ".join(dead))
+        supervisor.start(env)
+
+        def failed(_name: str) -> str | None:
+            code = supervisor.exited()
+            return None if code is None else f"not started: supervisord exited ({code})"
+
+        wait_until_up({s.name: s.health_url for s in services}, STARTUP_TIMEOUT_S, failed)
+        print(banner(settings, logs), flush=True)
+        code = watch(supervisor, services)
+        logger.error("supervisord exited (%s); see %s", code, logs / "supervisord.log")
         return 1
     except KeyboardInterrupt:
         logger.info("Ctrl-C: stopping")
@@ -213,7 +211,7 @@ def main() -> int:
         logger.error("%s; see the logs in %s", error, logs)
         return 1
     finally:
-        stop_all(services)
+        supervisor.stop()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""`make run`'s launcher starts every service, prints the URLs, and one Ctrl-C stops them all."""
+"""`make run`'s launcher starts every service, prints the URLs, and one Ctrl-C stops them all.
+
+What happens when one service dies is tested in tests/faults/test_supervised_system.py.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, shared_encoder_dir
+from tests.servers import free_port, free_port_block, shared_encoder_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_S = 300
@@ -32,7 +35,8 @@ def test_launcher_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         pytest.fail("no trained model in models/: run `make train` first (make test does)")
     ports = {
         "SHOP_RASA_PORT": free_port(),
-        "SHOP_ACTION_PORT": free_port(),
+        # The action gateway, then the action server on the next port.
+        "SHOP_ACTION_PORT": free_port_block(2),
         "SHOP_INSIGHT_PORT": free_port(),
     }
     env = {
@@ -91,7 +95,8 @@ def test_launcher_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         os.killpg(launcher.pid, signal.SIGINT)
         assert launcher.wait(timeout=60) == 0
         time.sleep(1)
-        assert not any(_port_open(p) for p in ports.values()), "a service still listens"
+        listening = [*ports.values(), ports["SHOP_ACTION_PORT"] + 1]
+        assert not any(_port_open(p) for p in listening), "a service still listens"
     finally:
         if launcher.poll() is None:
             os.killpg(launcher.pid, signal.SIGKILL)
