@@ -403,3 +403,44 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
+
+
+#: Node type of a console agent (``agent:<agent user id>``) in edges an agent's action writes.
+AGENT_NODE = "agent"
+#: Relation ``agent -ACTED_ON-> order`` of a quick action an agent took for a shopper.
+ACTED_ON = "ACTED_ON"
+
+
+def record_agent_action(
+    session: Session,
+    *,
+    agent_id: int,
+    agent_name: str,
+    action: str,
+    order_id: int,
+    conversation_id: int | None,
+    details: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> GraphEdge:
+    """Record that a console agent took ``action`` (``cancel_order``, ``open_return``) on an
+    order for a shopper: an edge ``agent:<id> -ACTED_ON-> order:<id>`` whose properties name the
+    agent, the action and the conversation (run inside the action's transaction)."""
+    edge = GraphEdge(
+        source_type=AGENT_NODE,
+        source_key=str(agent_id),
+        relation=ACTED_ON,
+        target_type=NodeType.ORDER.value,
+        target_key=str(order_id),
+        weight=1.0,
+        properties={
+            "action": action,
+            "agent": agent_name,
+            "conversation_id": conversation_id,
+            **dict(details or {}),
+        },
+        created_at=now or _utcnow(),
+    )
+    session.add(edge)
+    session.flush()
+    logger.info("Agent %s: %s on order %s", agent_name, action, order_id)
+    return edge

@@ -48,6 +48,8 @@ class Hub:
     last_fingerprint: Any = None
     last_presence: float = 0.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # Agent assist's live push (insight.web.console.assist_views.AssistPusher), when set up.
+    assist: Any = None
 
     def snapshot(self) -> dict[str, Any]:
         """The queue message every console receives (each item with its ``language``)."""
@@ -98,6 +100,8 @@ class Hub:
         if fingerprint != self.last_fingerprint:
             self.last_fingerprint = fingerprint
             await self.broadcast(await asyncio.to_thread(self.snapshot))
+            if self.assist is not None:
+                await self.assist.push(self)
 
     async def broadcast(self, message: dict[str, Any]) -> None:
         """Send ``message`` to every open console."""

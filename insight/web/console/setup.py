@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from insight.web.console import auth, views
+from insight.web.console.assist_views import setup_assist
 from insight.web.console.hub import Hub
 from insight.web.console.keys import CONSOLE_TEMPLATES, HUB, RASA
 from insight.web.console.rasa_client import RasaClient
@@ -62,3 +63,4 @@ def setup_console(app: web.Application) -> None:
     router.add_post("/console/api/escalations/{id:\\d+}/reply", views.api_reply)
     router.add_post("/console/api/escalations/{id:\\d+}/resolve", views.api_resolve)
     router.add_static("/console/static/", PACKAGE_DIR / "static", name="console-static")
+    setup_assist(app)

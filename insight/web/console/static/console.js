@@ -67,6 +67,10 @@
     ws.onopen = () => { live.textContent = "live"; live.className = "status ok"; };
     ws.onmessage = (event) => {
       const message = JSON.parse(event.data);
+      if (message.type === "assist") {
+        document.dispatchEvent(new CustomEvent("console:assist", { detail: message }));
+        return;
+      }
       if (message.type !== "queue") return;
       queue = message.items;
       renderQueue();
@@ -113,6 +117,7 @@
 
   function renderDetail(data) {
     const e = data.escalation;
+    document.dispatchEvent(new CustomEvent("console:detail", { detail: data }));
     document.getElementById("detail").hidden = false;
     const title = document.getElementById("detail-title");
     title.textContent =
