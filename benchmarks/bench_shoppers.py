@@ -13,7 +13,8 @@ Bitext's extra utterances intent macro-F1, and the issue-17 targets with PASS/FA
 ``--split dev`` scores the dev split instead (tune thresholds and calibration there) and prints
 the 15 most frequent intent confusions per language. The eval split prints aggregate figures only:
 never look at its misreads, never train or tune on it (``benchmarks/data/shoppers/README.md``).
-``--json PATH`` writes the figures; ``--quick`` samples CLINC150 and Bitext.
+``--json PATH`` writes the figures; ``--quick`` samples CLINC150 and Bitext; ``BENCH_MODEL=<file>``
+scores that model instead of the newest.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Sequence
 
@@ -10,9 +11,13 @@ logger = logging.getLogger(__name__)
 
 
 def latest_model() -> Path | None:
-    """The newest ``*.tar.gz`` in the settings' models folder (``make train``), or None."""
+    """``BENCH_MODEL`` (a model file) if set, else the newest ``*.tar.gz`` in the settings' models
+    folder (``make train``), or None."""
     from knowledge.settings import get_settings
 
+    given = os.environ.get("BENCH_MODEL")
+    if given:
+        return Path(given)
     models = sorted(Path(get_settings().models_dir).glob("*.tar.gz"))
     return models[-1] if models else None
 
