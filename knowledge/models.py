@@ -460,3 +460,25 @@ class AgentMessage(Base):
     delivered: bool = Column(Boolean, nullable=False, default=False)
 
     escalation: Escalation = relationship("Escalation")
+
+
+class NluCorrection(Base):
+    """A supervisor's verdict on what one shopper message meant (the dashboard's NLU inbox)."""
+
+    __tablename__ = "nlu_corrections"
+
+    id: int = Column(Integer, primary_key=True)
+    # analytics_messages.event_key of the message (one verdict per message; a new one replaces it).
+    message_key: str = Column(String(64), nullable=False, unique=True)
+    text: str = Column(Text, nullable=False)
+    language: str = Column(String(8), nullable=False, default="en")
+    # What the NLU said, and what the supervisor says it is.
+    predicted_intent: str | None = Column(String(100))
+    intent: str = Column(String(100), nullable=False, index=True)
+    sentiment: str | None = Column(String(10))
+    demands: list = Column(JSON, nullable=False, default=list)
+    # "confirmed" (the NLU was right) | "corrected".
+    verdict: str = Column(String(10), nullable=False)
+    agent_user_id: int | None = Column(ForeignKey("agent_users.id"))
+    agent_name: str = Column(String(120), nullable=False)
+    corrected_at: datetime = Column(DateTime, nullable=False, index=True)

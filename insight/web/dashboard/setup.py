@@ -9,6 +9,7 @@ import jinja2
 from aiohttp import web
 
 from insight.web.dashboard import views
+from insight.web.dashboard.inbox_api import setup_inbox
 from insight.web.dashboard.keys import DASHBOARD_TEMPLATES
 
 logger = logging.getLogger(__name__)
@@ -27,3 +28,4 @@ def setup_dashboard(app: web.Application) -> None:
     router.add_get("/dashboard", views.dashboard_page, name="dashboard")
     router.add_get("/dashboard/vendor/{name}", views.chart_js, name="dashboard-vendor")
     router.add_static("/dashboard/static/", PACKAGE_DIR / "static", name="dashboard-static")
+    setup_inbox(app)
