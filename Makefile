@@ -24,6 +24,7 @@ export SHOP_ACTION_SERVER_URL ?= http://localhost:5055/webhook
 .PHONY: help venv node chromium db train model run demo test test-fast lint bench eval validate clean lock
 .PHONY: encoder-multilingual
 .PHONY: bench-load
+.PHONY: retrain
 
 help:
 	@echo "make run    - set up everything that is missing and start the whole system"
@@ -117,6 +118,17 @@ lint: venv
 
 bench: venv
 	$(PY) -m benchmarks
+
+# The NLU inbox's loop (docs/dashboard-and-analytics.md): export the supervisors' corrections to
+# bot/data/nlu/corrections.yml (stops on a contradiction), score the shopper set, retrain, score
+# again and print what changed.
+retrain: venv
+	$(PY) -m insight.analytics.corrections export
+	mkdir -p var/bench
+	$(PY) -m benchmarks shoppers --json var/bench/shoppers-before.json
+	$(MAKE) train
+	$(PY) -m benchmarks shoppers --json var/bench/shoppers-after.json
+	$(PY) -m benchmarks.shoppers_diff var/bench/shoppers-before.json var/bench/shoppers-after.json
 
 # Load benchmark: this bot (embedded profile) next to a plain `rasa init` bot (built once per
 # Rasa version into var/bench/), same driver and messages, ratios (docs/performance.md); a few

@@ -1,0 +1,195 @@
+"""Does the NLU inbox teach the bot? One simulated round of corrections (issue 20 item 3).
+
+``python -m benchmarks loop``:
+
+1. parses the DEV split of the shopper set (``benchmarks/data/shoppers/dev_{en,zh}.csv``; never
+   the frozen ``eval_*``) with the current model (``BENCH_MODEL`` or the newest in ``models/``) and
+   keeps the messages it misreads (intent not the gold one; ``nlu_fallback`` = ``out_of_scope``);
+2. splits them per gold intent, alternately, into a half to correct and a half held back;
+3. stores the first half as supervisor corrections in a temporary SQLite database (the inbox's
+   table, ``insight.analytics.corrections.record``) and exports them with the inbox's export path
+   (``insight.analytics.training_export.export_corrections``) to a temporary NLU file; only the
+   frozen eval texts are excluded here, since the dev texts are the point of the simulation;
+4. trains an NLU model on ``bot/data/nlu`` plus that file into a temporary folder
+   (``rasa train nlu``, same ``config.yml``; slow: minutes of CPU);
+5. prints intent accuracy on the held-back half before and after, and the frozen eval figures
+   (``bench_shoppers.score_language``) before and after.
+
+Target: +15 points on the held-back half, no drop in eval intent accuracy. Nothing is written to
+``bot/data`` or ``var/``. ``--json PATH`` writes the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+from benchmarks.bench_shoppers import (
+    LANGUAGES,
+    REPO,
+    ShopperMessage,
+    predicted_intent,
+    read_split,
+    score_language,
+)
+
+logger = logging.getLogger(__name__)
+
+TARGET_GAIN = 0.15
+AGENT_NAME = "loop benchmark"
+
+
+def misreads(
+    messages: Sequence[Tuple[str, ShopperMessage]], parses: Sequence[Dict[str, Any]]
+) -> List[Tuple[str, ShopperMessage]]:
+    """The (language, message) pairs whose predicted intent is not the gold one."""
+    return [
+        (language, m)
+        for (language, m), p in zip(messages, parses, strict=True)
+        if predicted_intent(p) != m.intent
+    ]
+
+
+def split_halves(
+    rows: Sequence[Tuple[str, ShopperMessage]],
+) -> Tuple[List[Tuple[str, ShopperMessage]], List[Tuple[str, ShopperMessage]]]:
+    """Alternate per (language, gold intent): first, third, ... to correct; the others held back."""
+    by_intent: Dict[Tuple[str, str], List[Tuple[str, ShopperMessage]]] = defaultdict(list)
+    for language, m in rows:
+        by_intent[(language, m.intent)].append((language, m))
+    corrected: List[Tuple[str, ShopperMessage]] = []
+    held: List[Tuple[str, ShopperMessage]] = []
+    turn = 0
+    for key in sorted(by_intent):
+        for item in sorted(by_intent[key], key=lambda lm: lm[1].text):
+            (corrected if turn % 2 == 0 else held).append(item)
+            turn += 1
+    return corrected, held
+
+
+def export_through_inbox(rows: Sequence[Tuple[str, ShopperMessage]], folder: Path) -> Path:
+    """Store ``rows`` as corrections in a temp DB and export them as the inbox does."""
+    from insight.analytics.corrections import Verdict, all_corrections, record
+    from insight.analytics.training_export import EVAL_FILES, export_corrections, held_out_texts
+    from knowledge.db import make_engine, make_session_factory
+    from knowledge.migrate import upgrade
+
+    url = f"sqlite:///{folder / 'corrections.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    start = datetime(2026, 12, 4, 12, 0, 0)
+    try:
+        with factory() as session, session.begin():
+            for i, (language, m) in enumerate(rows):
+                verdict = Verdict(f"loop-{i}", m.text, language, None, m.intent)
+                record(session, verdict, None, AGENT_NAME, start + timedelta(seconds=i))
+        with factory() as session:
+            path = folder / "nlu" / "corrections.yml"
+            report = export_corrections(
+                all_corrections(session), path, held_out=held_out_texts(EVAL_FILES)
+            )
+    finally:
+        engine.dispose()
+    for line in report.lines():
+        print(line)
+    return path
+
+
+def train_with(corrections: Path, folder: Path) -> Path:
+    """``rasa train nlu`` on bot/data/nlu plus ``corrections`` into ``folder``; the model file."""
+    data = folder / "nlu"
+    shutil.copytree(REPO / "bot" / "data" / "nlu", data, dirs_exist_ok=True)
+    shutil.copy(corrections, data / "corrections.yml")
+    command = [
+        sys.executable, "-m", "rasa", "train", "nlu",
+        "--nlu", str(data), "--config", str(REPO / "config.yml"),
+        "--domain", str(REPO / "bot" / "domain"), "--out", str(folder / "models"),
+        "--fixed-model-name", "loop",
+    ]  # fmt: skip
+    print("training:", " ".join(command), flush=True)
+    start = time.perf_counter()
+    subprocess.run(command, cwd=REPO, check=True)
+    print(f"trained in {time.perf_counter() - start:.0f}s", flush=True)
+    return folder / "models" / "loop.tar.gz"
+
+
+def accuracy(rows: Sequence[Tuple[str, ShopperMessage]], parses: Sequence[Dict[str, Any]]) -> float:
+    """Share of ``rows`` whose predicted intent is the gold one."""
+    hits = sum(predicted_intent(p) == m.intent for (_, m), p in zip(rows, parses, strict=True))
+    return hits / max(len(rows), 1)
+
+
+def parse_sets(model: Path, held: Sequence[Tuple[str, ShopperMessage]]) -> Dict[str, List[Any]]:
+    """Parses of the held-back half and of the frozen eval set per language, one agent load."""
+    from benchmarks.trained import parse_groups
+
+    groups = {"held": [m.text for _, m in held]}
+    groups.update(
+        {f"eval_{lang}": [m.text for m in read_split("eval", lang)] for lang in LANGUAGES}
+    )
+    return parse_groups(model, groups)
+
+
+def run(args: Any) -> None:
+    """Simulate one round of inbox corrections and print before/after figures."""
+    from benchmarks.trained import latest_model, parse_groups
+
+    model = latest_model()
+    if model is None:
+        print("SKIP bench_loop: no trained model in models/ (run make train)")
+        return
+    dev = [(lang, m) for lang in LANGUAGES for m in read_split("dev", lang)]
+    print(f"before: model {model.name}; dev split {len(dev)} messages")
+    dev_parses = parse_groups(model, {"dev": [m.text for _, m in dev]})["dev"]
+    wrong = misreads(dev, dev_parses)
+    corrected, held = split_halves(wrong)
+    print(f"misread {len(wrong)}: {len(corrected)} corrected, {len(held)} held back")
+    before = parse_sets(model, held)
+    with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
+        folder = Path(tmp)
+        corrections = export_through_inbox(corrected, folder / "export")
+        after_model = train_with(corrections, folder / "train")
+        after = parse_sets(after_model, held)
+    figures: Dict[str, Any] = {
+        "model_before": model.name,
+        "misread": len(wrong),
+        "corrected": len(corrected),
+        "held_back": len(held),
+        "held_accuracy_before": accuracy(held, before["held"]),
+        "held_accuracy_after": accuracy(held, after["held"]),
+    }
+    for lang in LANGUAGES:
+        rows = read_split("eval", lang)
+        for name, parses in (("before", before), ("after", after)):
+            scored = score_language(rows, parses[f"eval_{lang}"])
+            figures[f"eval_{lang}_accuracy_{name}"] = scored["intent_accuracy"]
+            figures[f"eval_{lang}_macro_f1_{name}"] = scored["intent_macro_f1"]
+    gain = figures["held_accuracy_after"] - figures["held_accuracy_before"]
+    print(
+        f"held-back misreads ({len(held)}): accuracy {figures['held_accuracy_before']:.1%} -> "
+        f"{figures['held_accuracy_after']:.1%} ({gain * 100:+.1f} points; target +15)"
+    )
+    drops = []
+    for lang in LANGUAGES:
+        b, a = figures[f"eval_{lang}_accuracy_before"], figures[f"eval_{lang}_accuracy_after"]
+        fb, fa = figures[f"eval_{lang}_macro_f1_before"], figures[f"eval_{lang}_macro_f1_after"]
+        print(
+            f"frozen eval {lang}: intent accuracy {b:.1%} -> {a:.1%}, macro-F1 {fb:.3f} -> {fa:.3f}"
+        )
+        drops.append(a < b)
+    print(f"    {'PASS' if gain >= TARGET_GAIN else 'FAIL'}  held-back gain >= 15 points")
+    print(f"    {'FAIL' if any(drops) else 'PASS'}  no drop in frozen eval intent accuracy")
+    path = getattr(args, "json", None)
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {path}")
