@@ -66,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--think-s", type=float, default=5.0)
     parser.add_argument("--think-duration", type=float, default=60.0)
     parser.add_argument(
+        "--env",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment of this bot's services (A/B of a setting in one command)",
+    )
+    parser.add_argument(
         "--py-spy",
         type=Path,
         default=None,
@@ -277,7 +284,8 @@ def compare(args: argparse.Namespace) -> int:
         print("starting the plain rasa init bot and the embedded profile ...", flush=True)
         plain = start_plain_rasa(project, free_port(), Path(tmp) / "plain-rasa.log")
         try:
-            system = load.start_system("embedded", Path(tmp), NO_RATE_LIMIT)
+            extra = dict(item.split("=", 1) for item in args.env)
+            system = load.start_system("embedded", Path(tmp), {**NO_RATE_LIMIT, **extra})
             try:
                 orders = load.signed_orders(system)
                 bots = [
@@ -315,21 +323,33 @@ async def _warm_plain(url: str, messages: int = 20) -> None:
 
 
 def service_pids(system: load.System) -> Dict[str, int]:
-    """Process ids of this bot's Rasa server and action server (children of the launcher)."""
-    import subprocess
-
+    """Process ids of this bot's Rasa server and action server (descendants of the launcher)."""
     patterns = {"rasa": "rasa run --enable-api", "actions": "rasa run actions"}
     pids: Dict[str, int] = {}
-    for name, pattern in patterns.items():
-        out = subprocess.run(
-            ["pgrep", "-P", str(system.process.pid), "-f", pattern],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        if out:
-            pids[name] = int(out[0])
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or not _descends_from(int(proc.name), system.process.pid):
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        for name, pattern in patterns.items():
+            if pattern in command and name not in pids:
+                pids[name] = int(proc.name)
     return pids
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    """Whether ``ancestor`` is ``pid``'s parent, grandparent, ... (Linux /proc)."""
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        if pid == ancestor:
+            return True
+    return False
 
 
 def start_py_spy(system: load.System, folder: Path, rate: int = 100) -> List[Any]:
@@ -341,7 +361,10 @@ def start_py_spy(system: load.System, folder: Path, rate: int = 100) -> List[Any
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     folder.mkdir(parents=True, exist_ok=True)
     recorders = []
-    for name, pid in service_pids(system).items():
+    pids = service_pids(system)
+    if set(pids) != {"rasa", "actions"}:
+        raise RuntimeError(f"py-spy: found only {pids} among the launcher's processes")
+    for name, pid in pids.items():
         command = [py_spy, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw"]
         command += ["--idle", "--threads", "-o", str(folder / f"{name}.txt")]
         recorders.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
