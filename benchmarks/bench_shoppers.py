@@ -184,7 +184,9 @@ def public_sets(shared: Path, quick: bool) -> Dict[str, List[Tuple[str, str]]]:
     return sets
 
 
-def score_public(name: str, rows: Sequence[Tuple[str, str]], parses: Sequence[Any]) -> Dict:
+def score_public(
+    name: str, rows: Sequence[Tuple[str, str]], parses: Sequence[Dict[str, Any]]
+) -> Dict[str, float]:
     """CLINC150: share of ``oos`` handled; Bitext: intent macro-F1 before FallbackClassifier."""
     from benchmarks.bench_nlu import top_intent
     from nlu.metrics import macro_f1
@@ -250,8 +252,8 @@ def print_confusions(
     ]
     pairs = top_confusions(gold, predicted, CONFUSIONS)
     print(f"{language.upper()} dev: top {CONFUSIONS} confusions (gold -> predicted, count)")
-    for gold, predicted, count in pairs:
-        print(f"    {gold:26} -> {predicted:26} {count}")
+    for wanted, got, count in pairs:
+        print(f"    {wanted:26} -> {got:26} {count}")
 
 
 def run(args: Any) -> None:
@@ -278,8 +280,8 @@ def run(args: Any) -> None:
     for language, rows in messages.items():
         figures[language] = score_language(rows, parses[language])
         print_language(language, figures[language])
-    for name, rows in public.items():
-        figures[name] = score_public(name, rows, parses[name])
+    for name, pairs in public.items():
+        figures[name] = score_public(name, pairs, parses[name])
     if "clinc150" in figures:
         print(
             f"CLINC150 oos test rows: {figures['clinc150']['oos_handled']:.1%} handled "
