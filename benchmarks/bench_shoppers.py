@@ -41,6 +41,8 @@ SEED = 20261204
 QUICK_CLINC = 200
 QUICK_BITEXT_PER_INTENT = 10
 CONFUSIONS = 15
+# FallbackClassifier ambiguity_threshold, as in config.yml (used by the dev sweeps).
+AMBIGUITY = 0.05
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,9 @@ def predicted_intent(parse: Mapping[str, Any]) -> str:
     return OUT_OF_SCOPE if name == FALLBACK_INTENT else name
 
 
-def hands_over(text: str, parse: Mapping[str, Any]) -> bool:
-    """The bot's hand-over decision for one message opening a guest conversation."""
+def hands_over(text: str, parse: Mapping[str, Any], rules_only: bool = False) -> bool:
+    """The bot's hand-over decision for one message opening a guest conversation (with
+    `rules_only`, the churn rules' part alone, without the NLU's hand-over head)."""
     from actions.escalation import handoff_trigger_of, turn_from_parse
     from knowledge.scoring.churn import ChurnConfig, assess
     from knowledge.settings import get_settings
@@ -117,6 +120,8 @@ def hands_over(text: str, parse: Mapping[str, Any]) -> bool:
     assessment = assess(
         [turn_from_parse(text, parse)], None, ChurnConfig.from_settings(get_settings())
     )
+    if rules_only:
+        return assessment.trigger is not None
     return handoff_trigger_of(assessment, parse) is not None
 
 
@@ -256,6 +261,31 @@ def print_confusions(
         print(f"    {wanted:26} -> {got:26} {count}")
 
 
+def print_dev_sweeps(
+    messages: Mapping[str, Sequence[ShopperMessage]], parses: Mapping[str, Sequence[Any]]
+) -> None:
+    """Fallback and hand-over threshold sweeps on the dev split (and CLINC150 oos rows)."""
+    from benchmarks.threshold_sweep import fallback_sweep, handoff_sweep, print_sweeps
+    from nlu.output_keys import HANDOFF
+
+    for language, rows in messages.items():
+        fallback = fallback_sweep([m.intent for m in rows], parses[language], AMBIGUITY)
+        handoff = handoff_sweep(
+            [m.handoff for m in rows],
+            [
+                hands_over(m.text, p, rules_only=True)
+                for m, p in zip(rows, parses[language], strict=True)
+            ],
+            [(p.get(HANDOFF) or {}).get("confidence") for p in parses[language]],
+        )
+        print_sweeps(language, fallback, handoff)
+    if "clinc150" in parses:
+        clinc = parses["clinc150"]
+        print("CLINC150 oos test rows handled, by fallback threshold:")
+        for row in fallback_sweep([OUT_OF_SCOPE] * len(clinc), clinc, AMBIGUITY):
+            print(f"    {row['threshold']:.2f}  {row['oos_handled']:.3f}")
+
+
 def run(args: Any) -> None:
     """Score the chosen split (eval by default) and the public sets; print targets."""
     from benchmarks.trained import latest_model, parse_groups
@@ -297,6 +327,7 @@ def run(args: Any) -> None:
     if split == "dev":
         for language, rows in messages.items():
             print_confusions(language, rows, parses[language])
+        print_dev_sweeps(messages, parses)
 
     targets = check_targets(figures)
     print(f"issue-17 targets (shopper split: {split}):")
