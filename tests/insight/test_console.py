@@ -419,3 +419,13 @@ async def test_queue_and_detail_show_the_conversations_language(
     assert [e["text"] for e in detail["transcript"] if e["kind"] == "user"] == [chinese, "1003"]
     english = await (await client.get(f"/console/api/escalations/{ids['en-shopper']}")).json()
     assert english["escalation"]["language"] == "en"
+
+
+async def test_a_form_body_that_is_not_utf8_is_400(aiohttp_client: Any, settings: Settings) -> None:
+    """Found by the fuzz run of tests/security/test_insight_http.py (was a 500)."""
+    client = await new_client(aiohttp_client, settings)
+    for path in ("/console/login", "/console/logout"):
+        response = await client.post(
+            path, data=b"\x80", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert response.status == 400, path

@@ -71,6 +71,14 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
     return web.Response(text=html, content_type="text/html")
 
 
+async def posted_form(request: web.Request) -> Any:
+    """The request's form fields; 400 when the body is not a decodable form."""
+    try:
+        return await request.post()
+    except ValueError:  # UnicodeDecodeError included: bytes that are not UTF-8
+        raise web.HTTPBadRequest(text="malformed form body") from None
+
+
 async def login_page(request: web.Request) -> web.Response:
     """The sign-in form (sets an anonymous session for its CSRF token)."""
     session = await auth.ensure_session(request)
@@ -79,7 +87,7 @@ async def login_page(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     """Check the credentials; on success a new session and a redirect to the console."""
-    form = await request.post()
+    form = await posted_form(request)
     session = await auth.current(request)
     auth.check_csrf(request, session, form)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
@@ -96,7 +104,7 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     """End the session."""
-    form = await request.post()
+    form = await posted_form(request)
     auth.check_csrf(request, await auth.current(request), form)
     await auth.sign_out(request)
     raise web.HTTPSeeOther(LOGIN_PATH)
