@@ -132,8 +132,8 @@ class Settings(BaseSettings):
     behind_https: bool = False
 
     # --- Agent console (insight/web/console/) ---
-    # Key that signs console session cookies; None = a random key per process (sessions end
-    # when the web app restarts). Set it in production.
+    # Secret the console session cookie key is derived from (insight/web/console/auth.py);
+    # None = generated once in data_dir (knowledge/secret_files.py). Set it in production.
     console_secret: str | None = None
     # `python -m knowledge setup` creates the demo console accounts (printed by `make run`).
     console_demo_accounts: bool = True
