@@ -13,8 +13,9 @@ whether the message should start a transactional flow instead of what the NLU sa
   track, cancel, return, refund status, invoice, in English and Chinese), else, only when the
   NLU was unsure (fallback or confidence below :data:`UNSURE_CONFIDENCE`), to the best
   transactional intent of its ranking, else to the previous message's flow;
-* a report of a late or missing parcel without a number (fallback, a delivery FAQ, a complaint)
-  goes to tracking, which lists a signed-in shopper's orders on their way.
+* a report of a late or missing parcel, or a request to track, without a number (fallback, a
+  delivery or product FAQ, placing an order, a complaint) goes to tracking, which lists a
+  signed-in shopper's orders on their way.
 
 :func:`guesses` picks the intents offered as buttons when the bot is unsure. Part of the NLU
 contract layer (like ``nlu/output_keys.py``): both the dialogue policy (``nlu/routing_policy.py``,
@@ -89,7 +90,7 @@ UNSURE_CONFIDENCE = 0.5
 RANKING_MIN_CONFIDENCE = 0.1
 #: Guesses offered as buttons: at most this many, each at least this confident.
 MAX_GUESSES = 3
-GUESS_MIN_CONFIDENCE = 0.02
+GUESS_MIN_CONFIDENCE = 0.05
 
 
 def _words(*patterns: str) -> re.Pattern[str]:
@@ -206,6 +207,30 @@ PARCEL_REPORT_WORD = _words(
     "怎么还没",
     "迟迟",
     "没到",
+)
+# Asking to track with no number ("I want to track an order"), read as placing an order or an FAQ.
+TRACK_REQUEST_WORD = _words(
+    r"\btrack(ing)?\b.{0,12}\b(my|an|the|a|our)\b.{0,12}\b(orders?|parcels?|packages?|"
+    r"deliver(y|ies)|shipments?)\b",
+    r"\bwhere(?:'?s| is| are)\b.{0,12}\b(my|our)\b.{0,12}\b(orders?|parcels?|packages?|"
+    r"deliver(y|ies)|shipments?)\b",
+    "查一下订单",
+    "查订单",
+    "查询订单",
+    "订单到哪",
+    "包裹到哪",
+    "快递到哪",
+)
+#: Intents a tracking request or parcel report (no number) is taken away from.
+TRACK_INSTEAD_OF = frozenset(
+    {
+        FALLBACK_INTENT,
+        "delivery_period",
+        "delivery_options",
+        "complaint",
+        "place_order",
+        "product_question",
+    }
 )
 BARE_ORDER = re.compile(
     r"^\s*(?:(?:order|ordr|no\.?|number|nr\.?|#|订单号?|单号)\s*[:：#]?\s*)?#?(\d{3,12})\s*[.!?。！？]*\s*$",
@@ -395,10 +420,10 @@ def route(message: Mapping[str, Any], previous: Mapping[str, Any] | None = None)
         if target is None:
             return None
         return Route(target, (orders[0],), f"order number with {reason} ({name})")
-    if name in (FALLBACK_INTENT, "delivery_period", "delivery_options", "complaint") and (
-        reports_missing_parcel(text)
+    if name in TRACK_INSTEAD_OF and (
+        reports_missing_parcel(text) or TRACK_REQUEST_WORD.search(text)
     ):
-        return Route(TRACK, (), f"missing parcel report ({name})")
+        return Route(TRACK, (), f"tracking request or missing parcel report ({name})")
     return None
 
 

@@ -270,3 +270,21 @@ def test_a_confident_faq_question_with_a_number_but_no_cue_stays_an_faq_question
         ranking=[("product_question", 0.8), ("change_order", 0.15)],
     )
     assert route(message) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I want to track an order", "place_order"),
+        ("can you track my parcel", "product_question"),
+        ("where is my package", "delivery_options"),
+        ("帮我查一下订单", "nlu_fallback"),
+    ],
+)
+def test_a_tracking_request_without_a_number_goes_to_tracking(text, intent):
+    decision = route(parse(text, intent, 0.7, entities=[]))
+    assert decision is not None and decision.intent == "track_order"
+
+
+def test_placing_an_order_stays_placing_an_order():
+    assert route(parse("how do I place an order?", "place_order", 0.9, entities=[])) is None
