@@ -90,7 +90,7 @@ UNSURE_CONFIDENCE = 0.5
 RANKING_MIN_CONFIDENCE = 0.1
 #: Guesses offered as buttons: at most this many, each at least this confident.
 MAX_GUESSES = 3
-GUESS_MIN_CONFIDENCE = 0.05
+GUESS_MIN_CONFIDENCE = 0.02
 
 
 def _words(*patterns: str) -> re.Pattern[str]:
