@@ -247,6 +247,9 @@ def test_the_multilingual_encoder_is_used_when_it_exists_unless_configured_other
 ):
     from knowledge.encoder import convert
 
+    # The test session points every run at the developer's converted encoder; this test is
+    # about the default place under the data dir.
+    monkeypatch.delenv("SHOP_MULTILINGUAL_ENCODER_DIR", raising=False)
     settings = Settings(data_dir=tmp_path, answer_encoder=None)
     default_dir = tmp_path / "encoders" / MULTILINGUAL_DIR_NAME
     assert multilingual_encoder_dir(settings) == default_dir
