@@ -71,7 +71,9 @@ class ActionRouteMessage(Action):
         user_event = _latest_user_event(tracker)
         decision = route(latest, previous) if latest is not None else None
         if decision is None or user_event is None:
-            logger.info("Nothing to route for %r", (latest or {}).get("text"))
+            # The policy saw a reason to route that is gone (never expected): ask to rephrase.
+            logger.warning("Nothing to route for %r", (latest or {}).get("text"))
+            dispatcher.utter_message(response="utter_default")
             return []
         logger.info(
             "Routing %r from %s to %s (%s)",

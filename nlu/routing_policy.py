@@ -7,7 +7,9 @@ number after a question, an order number with cue words ("return the shoes from 
 under an FAQ or fallback intent, a late-parcel report. If so it predicts
 ``action_route_message`` (``actions/route_message.py``) with confidence 1.0 and a priority
 between RulePolicy's (4) and HandoffPolicy's (6); that action rewrites the message's intent, and
-the rules start the flow. Rules cannot say "whatever the intent, if the text is a bare number".
+the rules start the flow. Right after the action it predicts ``action_listen``: when the action
+routes, it reverts the turn, so that only happens when it found nothing to do (it then asks the
+shopper to rephrase). Rules cannot say "whatever the intent, if the text is a bare number".
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
@@ -92,7 +95,10 @@ class RoutingPolicy(Policy):
         """1.0 for the routing action when the latest message should be rerouted."""
         result = self._default_predictions(domain)
         action = str(self.config[ROUTE_ACTION])
-        if action in domain.action_names_or_texts and self.should_route(tracker):
+        if tracker.latest_action_name == action:
+            # The routing action found nothing to do (it reverts the turn when it routes).
+            result[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+        elif action in domain.action_names_or_texts and self.should_route(tracker):
             result[domain.index_for_action(action)] = 1.0
         return self._prediction(result)
 

@@ -39,4 +39,5 @@ async def test_the_action_rewrites_the_message_keeping_its_id_and_metadata(domai
 async def test_the_action_does_nothing_when_there_is_nothing_to_route(domain):
     message = parse("where is order 1043", "track_order", 0.9)
     tracker = make_tracker({}, text=message["text"], events=user_events(message))
-    assert await run_action(ActionRouteMessage(), tracker, domain) == ([], [])
+    events, messages = await run_action(ActionRouteMessage(), tracker, domain)
+    assert (events, [m["response"] for m in messages]) == ([], ["utter_default"])
