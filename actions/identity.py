@@ -18,7 +18,7 @@ import logging
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, BotUttered, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -114,30 +114,18 @@ def refused_claim(tracker: Tracker) -> bool:
     return verified is not None and verified.customer_id is None
 
 
-def _is_notice(event: Dict[str, Any]) -> bool:
-    """Whether ``event`` is the bot saying :data:`SIGN_IN_NOT_VERIFIED` (in any language)."""
-    return event.get("event") == "bot" and event.get("text") in SIGN_IN_NOT_VERIFIED_TEXTS.values()
-
-
 def _told_this_session(tracker: Tracker) -> bool:
     """Whether the bot already said :data:`SIGN_IN_NOT_VERIFIED` (in any language) this session.
 
-    Rasa logs an action's messages before the events it returns, so the notice that
-    ``action_session_start`` gives lies just *before* its ``session_started`` event; it counts
-    for the session it starts.
+    Only events after ``session_started`` count: that is all a form's validation action gets
+    (Rasa's temporary tracker starts there), so session start tells it after that event.
     """
-    events = tracker.events or []
-    for index in range(len(events) - 1, -1, -1):
-        event = events[index]
-        if _is_notice(event):
-            return True
+    notices = set(SIGN_IN_NOT_VERIFIED_TEXTS.values())
+    for event in reversed(tracker.events or []):
         if event.get("event") == "session_started":
-            before = index - 1
-            while before >= 0 and events[before].get("event") == "bot":
-                if _is_notice(events[before]):
-                    return True
-                before -= 1
             return False
+        if event.get("event") == "bot" and event.get("text") in notices:
+            return True
     return False
 
 
@@ -191,14 +179,19 @@ class ActionSessionStart(Action):
         if verified is not None:
             # A new claim replaces whatever the previous session carried over.
             carried.pop(CUSTOMER_ID_SLOT, None)
+        notice: List[EventType] = []
         if verified is not None and customer_id is None:
-            notice_language = normalise_language(carried.get(LANGUAGE_SLOT))
-            dispatcher.utter_message(text=sign_in_not_verified(notice_language))
+            # As an event after SessionStarted, not a dispatcher message: Rasa logs an action's
+            # messages *before* its events, where the session's later actions would not see it
+            # (and repeat it). Rasa sends a returned BotUttered to the channel all the same.
+            text = sign_in_not_verified(normalise_language(carried.get(LANGUAGE_SLOT)))
+            notice.append(BotUttered(text=text))
         elif customer_id is not None and self._exists(customer_id):
             carried[CUSTOMER_ID_SLOT] = customer_id
         elif customer_id is not None:
             logger.warning("Metadata names unknown customer %s; treating as guest", customer_id)
         events.extend(SlotSet(k, v) for k, v in carried.items())
+        events.extend(notice)
         events.append(ActionExecuted("action_listen"))
         return events
 

@@ -59,7 +59,11 @@ async def test_session_start_refuses_unsigned_forged_and_expired_claims(domain) 
         )
         events, messages = await run_action(ActionSessionStart(), tracker, domain)
         assert "customer_id" not in slot_events(events), claim
-        assert [m["text"] for m in messages] == [SIGN_IN_NOT_VERIFIED], claim
+        # Told after session_started, where every later action of the session sees it.
+        kinds = [e["event"] for e in events]
+        assert kinds.index("session_started") < kinds.index("bot") < kinds.index("action")
+        assert [e["text"] for e in events if e["event"] == "bot"] == [SIGN_IN_NOT_VERIFIED]
+        assert messages == [], claim
 
 
 async def test_session_start_carries_over_slots(domain) -> None:
@@ -112,33 +116,24 @@ def test_the_shopper_is_told_once_per_session() -> None:
     assert later.messages == []
 
 
-def test_the_notice_session_start_gave_counts_for_the_first_turn() -> None:
-    # Rasa logs an action's messages before the events it returns: action_session_start's
-    # notice comes before its session_started event, then the first message follows.
-    first_turn = [
-        {"event": "action", "name": "action_session_start"},
-        {"event": "bot", "text": SIGN_IN_NOT_VERIFIED},
+def test_a_forms_validation_sees_the_notice_session_start_gave() -> None:
+    # A form's validation action gets Rasa's temporary tracker, which starts at session_started
+    # (seen on the live system): the notice must lie after it, as session start now puts it.
+    from_session_start = [
         {"event": "session_started"},
+        {"event": "slot", "name": "session_started_metadata", "value": {"customer_id": "9"}},
+        {"event": "bot", "text": SIGN_IN_NOT_VERIFIED},
         {"event": "action", "name": "action_listen"},
         {"event": "user", "text": "where is my order 3?"},
+        {"event": "bot", "text": "You're not signed in, so I need to check it's your order first."},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "attacker@example.com"},
+        {"event": "action", "name": "track_order_form"},
     ]
     dispatcher = CollectingDispatcher()
-    explain_refused_claim(
-        dispatcher, make_tracker({}, metadata={"customer_id": "9"}, events=first_turn)
-    )
+    tracker = make_tracker({}, metadata={"customer_id": "9"}, events=from_session_start)
+    explain_refused_claim(dispatcher, tracker)
     assert dispatcher.messages == []
-    # A previous session's notice does not count for a new session that gave none.
-    next_session = [
-        *first_turn,
-        {"event": "action", "name": "action_session_start"},
-        {"event": "session_started"},
-        {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": "hello again"},
-    ]
-    explain_refused_claim(
-        dispatcher, make_tracker({}, metadata={"customer_id": "9"}, events=next_session)
-    )
-    assert [m["text"] for m in dispatcher.messages] == [SIGN_IN_NOT_VERIFIED]
 
 
 def test_requester_is_customer_else_guest_email_else_none() -> None:

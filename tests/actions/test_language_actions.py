@@ -251,8 +251,8 @@ async def test_session_start_explains_a_refused_sign_in_in_the_page_language(dom
     for language, notice in (("zh-CN", SIGN_IN_NOT_VERIFIED_ZH), ("en", SIGN_IN_NOT_VERIFIED)):
         metadata = {"customer_id": "7", "language": language}
         tracker = make_tracker({"session_started_metadata": metadata}, events=[])
-        _, messages = await run_action(ActionSessionStart(), tracker, domain)
-        assert [m["text"] for m in messages] == [notice]
+        events, _ = await run_action(ActionSessionStart(), tracker, domain)
+        assert [e["text"] for e in events if e["event"] == "bot"] == [notice]
 
 
 def test_chinese_newsletter_requests() -> None:
