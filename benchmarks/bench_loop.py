@@ -15,6 +15,8 @@
 5. prints intent accuracy on the held-back half before and after, and the frozen eval figures
    (``bench_shoppers.score_language``) before and after.
 
+``BENCH_LOOP_CONTROL=1`` also trains a control model without the corrections (same data and
+config, trained now), since the "before" model may be older than today's data.
 Target: +15 points on the held-back half, no drop in eval intent accuracy. Nothing is written to
 ``bot/data`` or ``var/``. ``--json PATH`` writes the figures.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -45,6 +48,9 @@ from benchmarks.bench_shoppers import (
 logger = logging.getLogger(__name__)
 
 TARGET_GAIN = 0.15
+# =1: also train a control model on the same data without the corrections (twice the time), so
+# that a change of data or config since the "before" model was trained is not read as the loop's.
+CONTROL_ENV = "BENCH_LOOP_CONTROL"
 AGENT_NAME = "loop benchmark"
 
 
@@ -105,11 +111,12 @@ def export_through_inbox(rows: Sequence[Tuple[str, ShopperMessage]], folder: Pat
     return path
 
 
-def train_with(corrections: Path, folder: Path) -> Path:
-    """``rasa train nlu`` on bot/data/nlu plus ``corrections`` into ``folder``; the model file."""
+def train_with(corrections: Path | None, folder: Path) -> Path:
+    """``rasa train nlu`` on bot/data/nlu plus ``corrections`` (if any) into ``folder``."""
     data = folder / "nlu"
     shutil.copytree(REPO / "bot" / "data" / "nlu", data, dirs_exist_ok=True)
-    shutil.copy(corrections, data / "corrections.yml")
+    if corrections is not None:
+        shutil.copy(corrections, data / "corrections.yml")
     command = [
         sys.executable, "-m", "rasa", "train", "nlu",
         "--nlu", str(data), "--config", str(REPO / "config.yml"),
@@ -160,6 +167,9 @@ def run(args: Any) -> None:
         corrections = export_through_inbox(corrected, folder / "export")
         after_model = train_with(corrections, folder / "train")
         after = parse_sets(after_model, held)
+        control = None
+        if os.environ.get(CONTROL_ENV) == "1":
+            control = parse_sets(train_with(None, folder / "control"), held)
     figures: Dict[str, Any] = {
         "model_before": model.name,
         "misread": len(wrong),
@@ -174,6 +184,17 @@ def run(args: Any) -> None:
             scored = score_language(rows, parses[f"eval_{lang}"])
             figures[f"eval_{lang}_accuracy_{name}"] = scored["intent_accuracy"]
             figures[f"eval_{lang}_macro_f1_{name}"] = scored["intent_macro_f1"]
+    if control is not None:
+        figures["held_accuracy_control"] = accuracy(held, control["held"])
+        for lang in LANGUAGES:
+            scored = score_language(read_split("eval", lang), control[f"eval_{lang}"])
+            figures[f"eval_{lang}_accuracy_control"] = scored["intent_accuracy"]
+        print(
+            "control (same data and config, no corrections, trained now): held-back "
+            f"{figures['held_accuracy_control']:.1%}, eval en "
+            f"{figures['eval_en_accuracy_control']:.1%}, "
+            f"zh {figures['eval_zh_accuracy_control']:.1%}"
+        )
     gain = figures["held_accuracy_after"] - figures["held_accuracy_before"]
     print(
         f"held-back misreads ({len(held)}): accuracy {figures['held_accuracy_before']:.1%} -> "
