@@ -83,7 +83,7 @@ async def test_the_inbox_lists_why_and_groups_by_likely_intent(app_client: Any) 
     assert "handed_over" in found["this is ridiculous, I want a person"]["reasons"]
     assert "handed_over" in found["and the delivery was late too"]["reasons"]
     # Guesses: typed another intent (g1) and "something else" (g2) are rejected; g3 followed.
-    masked = '<img src=x onerror="alert(1)"> mail me at [email]'
+    masked = HOSTILE.replace("eve@example.com", "[email]")
     assert found[masked]["reasons"] == ["fallback", "guess_rejected"]
     assert found[masked]["followed"] == "get_refund"
     assert found["the thing with the box"]["reasons"] == ["fallback", "guess_rejected"]
@@ -199,4 +199,4 @@ async def test_the_page_renders_text_only_and_masks(app_client: Any) -> None:
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script
     body: List[Any] = (await (await app_client.get(MESSAGES)).json())["groups"]
     texts = [i["text"] for g in body for i in g["items"]]
-    assert '<img src=x onerror="alert(1)"> mail me at [email]' in texts
+    assert HOSTILE.replace("eve@example.com", "[email]") in texts

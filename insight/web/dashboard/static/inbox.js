@@ -24,6 +24,8 @@ function setStatus(text) {
 
 function select(name, values, chosen, { empty = null, label = "" } = {}) {
   const node = el("select", { name, "aria-label": label });
+  // A value the list does not offer (e.g. an intent no longer in the domain) must be chosen.
+  if (empty === null && !values.includes(chosen)) empty = "choose…";
   if (empty !== null) node.append(el("option", { value: "" }, empty));
   for (const value of values) node.append(el("option", { value, selected: value === chosen }, value));
   return node;
@@ -72,6 +74,8 @@ function markSaved(verdict) {
   const row = state.rows.get(verdict.key);
   if (!row) return;
   row.node.classList.add("saved");
+  row.node.querySelector('select[name="intent"]').value = verdict.intent;
+  row.node.querySelector('select[name="sentiment"]').value = verdict.sentiment || "";
   replace(row.node.querySelector(".verdict"), `${verdict.verdict} as ${verdict.intent} by ${verdict.by}`);
 }
 
