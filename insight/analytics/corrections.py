@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import List, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from knowledge.intents import INTENTS
@@ -111,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(args.database_url or get_settings().resolved_database_url)
     try:
         with make_session_factory(engine)() as session:
-            corrections = all_corrections(session)
+            try:
+                corrections = all_corrections(session)
+            except OperationalError as error:
+                print(f"cannot read the corrections ({error.orig}): migrate with `make db`")
+                return 2
             if not corrections and not args.out.exists():
                 print("no corrections stored; nothing to export")
                 return 0

@@ -156,3 +156,14 @@ def test_the_command_writes_the_file_and_fails_on_a_contradiction(
     assert code == corrections_cli.CONTRADICTION_EXIT
     assert "REFUSED" in capsys.readouterr().out
     assert "a brand new way to say my box was crushed" in out.read_text(encoding="utf-8")
+
+
+def test_the_command_says_how_to_fix_an_unmigrated_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0005")
+    out = tmp_path / "corrections.yml"
+    assert corrections_cli.main(["export", "--database-url", url, "--out", str(out)]) == 2
+    assert "make db" in capsys.readouterr().out
+    assert not out.exists()
