@@ -324,7 +324,10 @@ async def _warm_plain(url: str, messages: int = 20) -> None:
 
 def service_pids(system: load.System) -> Dict[str, int]:
     """Process ids of this bot's Rasa server and action server (descendants of the launcher)."""
-    patterns = {"rasa": "rasa run --enable-api", "actions": "rasa run actions"}
+    patterns = {
+        "rasa": ("rasa run --enable-api",),
+        "actions": ("rasa run actions", "rasa_sdk --actions"),
+    }
     pids: Dict[str, int] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or not _descends_from(int(proc.name), system.process.pid):
@@ -333,8 +336,8 @@ def service_pids(system: load.System) -> Dict[str, int]:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        for name, pattern in patterns.items():
-            if pattern in command and name not in pids:
+        for name, candidates in patterns.items():
+            if any(c in command for c in candidates) and name not in pids:
                 pids[name] = int(proc.name)
     return pids
 
