@@ -4,6 +4,10 @@ Publishes ``"language"`` in the parse result (``null`` when the message gives no
 and, when it is clear, an entity ``language`` that fills the Rasa slot of the same name
 (bot/domain/language.yml). A message without a clear language ("1234", "ok") emits no entity,
 so the slot keeps the conversation's language. Rules: :func:`knowledge.language.detect_language`.
+
+Entities found before this component (put it after RegexEntityExtractor) do not count: an answer
+that is only an e-mail address, a product name or an order number ("Yoga Mat" clicked by a
+Chinese shopper) carries no language of its own and leaves the conversation's language alone.
 """
 
 from __future__ import annotations
@@ -59,7 +63,11 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         """Set ``language`` on each message and add the ``language`` entity when it is clear."""
         for message in messages:
             text = message.get(TEXT)
-            language = detect_language(text) if isinstance(text, str) else None
+            language = (
+                detect_language(without_entities(text, message.get(ENTITIES) or []))
+                if isinstance(text, str)
+                else None
+            )
             message.set(LANGUAGE_KEY, language, add_to_output=True)
             if language is None:
                 continue
@@ -72,3 +80,13 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
             }
             message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
         return messages
+
+
+def without_entities(text: str, entities: List[Dict[str, Any]]) -> str:
+    """`text` with the spans of already extracted entities blanked out."""
+    chars = list(text)
+    for entity in entities:
+        start, end = entity.get(ENTITY_ATTRIBUTE_START), entity.get(ENTITY_ATTRIBUTE_END)
+        if isinstance(start, int) and isinstance(end, int):
+            chars[max(0, start) : max(0, end)] = " " * max(0, min(end, len(text)) - max(0, start))
+    return "".join(chars)

@@ -94,3 +94,32 @@ def test_component_keeps_other_extractors_entities() -> None:
 def test_component_tolerates_missing_text() -> None:
     (message,) = LanguageDetector.create({}, None, None, None).process([Message(data={})])  # type: ignore[arg-type]
     assert message.get(LANGUAGE_KEY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("Yoga Mat", [{"entity": "product", "value": "yoga mat", "start": 0, "end": 8}]),
+        (
+            "li.wei@example.com",
+            [{"entity": "email", "value": "li.wei@example.com", "start": 0, "end": 18}],
+        ),
+    ],
+)
+def test_an_answer_made_only_of_entities_carries_no_language(
+    text: str, entities: list[dict]
+) -> None:
+    """A Chinese shopper clicking "Yoga Mat" or typing an e-mail keeps the conversation's
+    language: the already extracted spans do not count as words of the shopper's own."""
+    message = Message(data={TEXT: text})
+    message.set(ENTITIES, entities)
+    LanguageDetector.create({}, None, None, None).process([message])  # type: ignore[arg-type]
+    assert message.get(LANGUAGE_KEY) is None
+    assert [e["entity"] for e in message.get(ENTITIES)] == [entities[0]["entity"]]
+    # Words around the entity still decide.
+    (around,) = _process("please send the invoice to my email")
+    assert around.get(LANGUAGE_KEY) == "en"
+    mixed = Message(data={TEXT: f"我要退 {text}"})
+    mixed.set(ENTITIES, [{**entities[0], "start": 4, "end": 4 + len(text)}])
+    LanguageDetector.create({}, None, None, None).process([mixed])  # type: ignore[arg-type]
+    assert mixed.get(LANGUAGE_KEY) == "zh"
