@@ -18,18 +18,16 @@ would not cover forms, which is why this is a policy.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
-from rasa.engine.graph import ExecutionContext
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from nlu.stateless_policy import StatelessPolicy, first_action_of_turn
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +47,7 @@ RATED = "rated"
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
 )
-class HandoffPolicy(Policy):
+class HandoffPolicy(StatelessPolicy):
     """Predicts the hand-over action in the turn the assessment flagged it."""
 
     @staticmethod
@@ -65,33 +63,6 @@ class HandoffPolicy(Policy):
             # Policy priority (RulePolicy has 4, MemoizationPolicy 3, TEDPolicy 1).
             PRIORITY: 6,
         }
-
-    def __init__(
-        self,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        featurizer: Any | None = None,
-    ) -> None:
-        """Merge the config with the defaults."""
-        super().__init__(
-            {**self.get_default_config(), **config},
-            model_storage,
-            resource,
-            execution_context,
-            featurizer,
-        )
-
-    def train(
-        self,
-        training_trackers: List[TrackerWithCachedStates],
-        domain: Domain,
-        **kwargs: Any,
-    ) -> Resource:
-        """Nothing to learn; check that the domain knows the slot and actions."""
-        self.validate_domain(domain)
-        return self._resource
 
     def validate_domain(self, domain: Domain) -> None:
         """Raise a ValueError naming what the domain lacks."""
@@ -124,7 +95,7 @@ class HandoffPolicy(Policy):
 
     def next_action(self, tracker: DialogueStateTracker) -> str | None:
         """The action this policy wants now, if any."""
-        if not self._first_action_of_turn(tracker):
+        if not first_action_of_turn(tracker):
             if tracker.latest_action_name == self.config[THANKS_ACTION]:
                 return ACTION_LISTEN_NAME
             return None
@@ -135,21 +106,6 @@ class HandoffPolicy(Policy):
             return str(self.config[THANKS_ACTION])
         return None
 
-    @staticmethod
-    def _first_action_of_turn(tracker: DialogueStateTracker) -> bool:
-        """True when no action has run since the latest user message.
-
-        Not ``latest_action_name == action_listen``: a message that answers a bot utterance run
-        through the HTTP API (the console's rating question after a hand-back) follows that
-        utterance directly, with no ``action_listen`` in between.
-        """
-        for event in reversed(tracker.events):
-            if isinstance(event, ActionExecuted):
-                return False
-            if isinstance(event, UserUttered):
-                return True
-        return False
-
     def _slot_set_this_turn(self, tracker: DialogueStateTracker) -> Any:
         """The value the event slot got after the latest user message, if it got one."""
         slot = self.config[EVENT_SLOT]
@@ -159,18 +115,3 @@ class HandoffPolicy(Policy):
             if isinstance(event, SlotSet) and event.key == slot:
                 return event.value
         return None
-
-    def persist(self) -> None:
-        """Nothing to persist (the policy has no state)."""
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> HandoffPolicy:
-        """A policy with ``config`` (nothing is stored)."""
-        return cls(config, model_storage, resource, execution_context)

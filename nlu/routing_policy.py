@@ -15,20 +15,16 @@ shopper to rephrase). Rules cannot say "whatever the intent, if the text is a ba
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
-from rasa.engine.graph import ExecutionContext
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from nlu.routing import latest_and_previous, route
+from nlu.stateless_policy import StatelessPolicy, first_action_of_turn
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +37,7 @@ PRIORITY = "priority"
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
 )
-class RoutingPolicy(Policy):
+class RoutingPolicy(StatelessPolicy):
     """Predicts the routing action when the latest message belongs to another flow."""
 
     @staticmethod
@@ -54,36 +50,13 @@ class RoutingPolicy(Policy):
             PRIORITY: 5,
         }
 
-    def __init__(
-        self,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        featurizer: Any | None = None,
-    ) -> None:
-        """Merge the config with the defaults."""
-        super().__init__(
-            {**self.get_default_config(), **config},
-            model_storage,
-            resource,
-            execution_context,
-            featurizer,
-        )
-
-    def train(
-        self,
-        training_trackers: List[TrackerWithCachedStates],
-        domain: Domain,
-        **kwargs: Any,
-    ) -> Resource:
-        """Nothing to learn; check that the domain knows the routing action."""
+    def validate_domain(self, domain: Domain) -> None:
+        """Raise a ValueError unless the domain knows the routing action."""
         if self.config[ROUTE_ACTION] not in domain.action_names_or_texts:
             raise ValueError(
                 f"RoutingPolicy: action '{self.config[ROUTE_ACTION]}' is not in the domain; "
                 f"list it in bot/domain/routing.yml or set '{ROUTE_ACTION}' in config.yml."
             )
-        return self._resource
 
     def predict_action_probabilities(
         self,
@@ -104,35 +77,10 @@ class RoutingPolicy(Policy):
 
     def should_route(self, tracker: DialogueStateTracker) -> bool:
         """True at a turn's first action, outside forms, when the message belongs elsewhere."""
-        if tracker.active_loop_name or not _first_action_of_turn(tracker):
+        if tracker.active_loop_name or not first_action_of_turn(tracker):
             return False
         latest, previous = latest_and_previous([event.as_dict() for event in tracker.events])
         decision = route(latest, previous) if latest is not None else None
         if decision is not None:
             logger.debug("RoutingPolicy routes to %s: %s", decision.intent, decision.reason)
         return decision is not None
-
-    def persist(self) -> None:
-        """Nothing to persist (the policy has no state)."""
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> RoutingPolicy:
-        """A policy with ``config`` (nothing is stored)."""
-        return cls(config, model_storage, resource, execution_context)
-
-
-def _first_action_of_turn(tracker: DialogueStateTracker) -> bool:
-    """True when no action has run since the latest user message."""
-    for event in reversed(tracker.events):
-        if isinstance(event, ActionExecuted):
-            return False
-        if isinstance(event, UserUttered):
-            return True
-    return False
