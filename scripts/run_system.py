@@ -41,6 +41,11 @@ def service_environment(settings: Settings) -> Dict[str, str]:
     env.setdefault("SHOP_ACTION_SERVER_URL", settings.action_server_url)
     env.setdefault("SHOP_TRACKER_DB", settings.resolved_tracker_db)
     env.setdefault("SHOP_EVENTS_DB", settings.resolved_events_db)
+    # One torch / OpenMP thread per server: the Rasa server (NLU), the action server (FAQ
+    # encoder) and the web app share the cores, and two spinning threads per process made an
+    # e5-small forward 338-445 ms instead of 37 ms under load (docs/performance.md).
+    env.setdefault("SHOP_TORCH_THREADS", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONUNBUFFERED", "1")
     # The gateway answers for an action that runs longer than this; Rasa itself waits minutes,
