@@ -209,6 +209,10 @@ def run(args: Any) -> None:
         )
         drops.append(a < b)
     print(f"    {'PASS' if gain >= TARGET_GAIN else 'FAIL'}  held-back gain >= 15 points")
+    if control is not None:
+        net = figures["held_accuracy_after"] - figures["held_accuracy_control"]
+        verdict = "PASS" if net >= TARGET_GAIN else "FAIL"
+        print(f"    {verdict}  held-back gain over the control >= 15 points ({net * 100:+.1f})")
     print(f"    {'FAIL' if any(drops) else 'PASS'}  no drop in frozen eval intent accuracy")
     path = getattr(args, "json", None)
     if path:
