@@ -28,6 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+from channels import action_response_check
 from channels.message_guard import MAX_SENDER_CHARS, MessageGuard, OnNewMessage
 from knowledge.settings import get_settings
 
@@ -82,6 +83,7 @@ class GuardedRestInput(RestInput):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """Health check on ``/`` and the guarded message webhook on ``/webhook``."""
+        action_response_check.install()
         guard = MessageGuard(get_settings())
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 

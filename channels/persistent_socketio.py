@@ -17,6 +17,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
+from channels import action_response_check
 from channels.message_guard import MessageGuard, clean_socketio_payload
 from knowledge.settings import get_settings
 
@@ -28,6 +29,7 @@ class PersistentSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's blueprint, with the ``session_request`` handler replaced by a fixed one."""
+        action_response_check.install()
         # Floods, oversized and empty messages are answered here, never reach the bot
         # (channels/message_guard.py); malformed payloads are dropped before Rasa's handler.
         guard = MessageGuard(get_settings())
