@@ -82,7 +82,7 @@ def training_intents(training_dir: Path, skip: Path | None = None) -> Dict[str, 
 
 def held_out_texts(files: Iterable[str] = EVAL_FILES + DEV_FILES) -> frozenset[str]:
     """Normalised texts of the shopper evaluation (and dev) CSVs: only their ``text`` column."""
-    texts = set()
+    texts: set[str] = set()
     for name in files:
         with (SHOPPER_DATA / name).open(encoding="utf-8", newline="") as handle:
             texts.update(normalise(row["text"]) for row in csv.DictReader(handle))
