@@ -63,6 +63,21 @@ def shopper_language(tracker: Tracker) -> str:
     return normalise_language(tracker.get_slot(LANGUAGE_SLOT))
 
 
+def language_before_latest_message(tracker: Tracker) -> str | None:
+    """The ``language`` slot as it was before the latest user message (None: never set).
+
+    For answers that carry no language of their own (an address typed in Latin letters by a
+    Chinese shopper): the validator puts the conversation's language back.
+    """
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == LANGUAGE_SLOT:
+            return normalise_language(event.get("value"))
+    return None
+
+
 def join_names(names: Iterable[str], language: str) -> str:
     """A list of names as it reads in a sentence: ``A, B`` or ``A、B``."""
     return ("、" if language == ZH else ", ").join(names)

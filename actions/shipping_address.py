@@ -13,9 +13,10 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.account import SignedInFormValidator
-from actions.localise import word
+from actions.localise import language_before_latest_message, word
 from actions.order_form import OrderFormValidator
 from actions.shop_action import ELIGIBLE_SLOT, AccountAction, OrderChangeAction, OrderTurn
+from knowledge.language import LANGUAGE_SLOT
 from knowledge.models import Order, OrderStatus
 from knowledge.shop import queries as shop
 
@@ -28,8 +29,18 @@ def address_text(value: Any) -> str:
     return " ".join(text.split())
 
 
-def validate_address_text(value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
-    """``{"shipping_address": text}`` when the text parses as an address, else ask again."""
+def validate_address_text(
+    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> Dict[str, Any]:
+    """``{"shipping_address": text}`` when the text parses as an address, else ask again.
+
+    An address carries no language of its own ("12 Baker Street" from a Chinese shopper): the
+    conversation's language before it is kept.
+    """
+    kept = {}
+    previous = language_before_latest_message(tracker)
+    if previous is not None and previous != tracker.get_slot(LANGUAGE_SLOT):
+        kept[LANGUAGE_SLOT] = previous
     text = address_text(value)
     try:
         shop.parse_address(text, default_country="GB")
@@ -39,8 +50,8 @@ def validate_address_text(value: Any, dispatcher: CollectingDispatcher) -> Dict[
         dispatcher.utter_message(
             response="utter_address_too_long" if too_long else "utter_invalid_address"
         )
-        return {"shipping_address": None}
-    return {"shipping_address": text}
+        return {"shipping_address": None, **kept}
+    return {"shipping_address": text, **kept}
 
 
 class ValidateShippingAddressForm(OrderFormValidator):
@@ -60,7 +71,7 @@ class ValidateShippingAddressForm(OrderFormValidator):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         """Non-empty, not absurdly long, street, city and postcode."""
-        return validate_address_text(value, dispatcher)
+        return validate_address_text(value, dispatcher, tracker)
 
 
 class ActionChangeShippingAddress(OrderChangeAction):
@@ -102,7 +113,7 @@ class ValidateSavedAddressForm(SignedInFormValidator):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         """Non-empty, not absurdly long, street, city and postcode."""
-        return validate_address_text(value, dispatcher)
+        return validate_address_text(value, dispatcher, tracker)
 
 
 class ActionSetSavedAddress(AccountAction):

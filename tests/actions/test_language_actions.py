@@ -264,9 +264,32 @@ def test_chinese_newsletter_requests() -> None:
 
 def test_addresses_typed_with_chinese_commas_are_read() -> None:
     dispatcher = CollectingDispatcher()
-    slot = validate_address_text("12 Baker Street，London、NW1 6XE", dispatcher)
+    slot = validate_address_text("12 Baker Street，London、NW1 6XE", dispatcher, make_tracker())
     assert slot == {"shipping_address": "12 Baker Street,London,NW1 6XE"}
     assert dispatcher.messages == []
+
+
+def test_an_address_in_latin_letters_keeps_a_chinese_conversation_chinese() -> None:
+    """The NLU reads "12 Baker Street ..." as English; the address answer puts zh back."""
+    address = "12 Baker Street, London, NW1 6XE"
+    events = [
+        {"event": "slot", "name": "language", "value": "zh"},
+        {"event": "user", "text": "订单1043要改收货地址"},
+        {"event": "user", "text": address},
+        {"event": "slot", "name": "language", "value": "en"},
+    ]
+    tracker = make_tracker({"language": "en"}, text=address, events=events)
+    slot = validate_address_text(address, CollectingDispatcher(), tracker)
+    assert slot == {"shipping_address": "12 Baker Street, London, NW1 6XE", "language": "zh"}
+    # An English conversation stays as it is (nothing to put back).
+    english = make_tracker(
+        {"language": "en"},
+        text=address,
+        events=[{"event": "slot", "name": "language", "value": "en"}, *events[2:]],
+    )
+    assert validate_address_text(address, CollectingDispatcher(), english) == {
+        "shipping_address": address
+    }
 
 
 async def test_paused_contact_choice_in_chinese(domain, monkeypatch) -> None:
