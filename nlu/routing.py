@@ -86,6 +86,9 @@ FLOW_OF_FAQ = {
 }
 #: Below this confidence an intent with an order number may be overruled by the ranking.
 UNSURE_CONFIDENCE = 0.5
+#: Small talk the bot acts on only when the NLU is sure (affirm and deny are answers to the
+#: bot's questions and stay as they are); unsure, the message goes to the staged fallback.
+UNSURE_SMALL_TALK = frozenset({"greet", "goodbye", "thank", "bot_challenge"})
 #: A ranked transactional intent must reach this to be routed to without a cue word.
 RANKING_MIN_CONFIDENCE = 0.1
 #: Guesses offered as buttons: at most this many, each at least this confident.
@@ -406,13 +409,20 @@ def route(message: Mapping[str, Any], previous: Mapping[str, Any] | None = None)
         if target is None or target == name:
             return None
         return Route(target, (entity,), f"bare {kind} after {context or 'nothing'}")
-    if name in TRANSACTIONAL:
-        return None
     orders = entities_of(message, ORDER_ENTITY)
+    unsure = name == FALLBACK_INTENT or intent_confidence(message) < UNSURE_CONFIDENCE
+    if name in TRANSACTIONAL:
+        # "return the shoes from order 1043" read as change_order at 30%: the words decide.
+        cue = cue_flow(text) if orders and unsure else None
+        if cue is None or cue == name:
+            return None
+        return Route(cue, (orders[0],), f"order number with cue words over an unsure {name}")
+    if name in UNSURE_SMALL_TALK and unsure and not orders:
+        # A guessed "goodbye" at 26% would end a conversation the shopper meant to start.
+        return Route(FALLBACK_INTENT, (), f"unsure small talk ({name})")
     if orders:
         target = cue_flow(text)
         reason = "cue words"
-        unsure = name == FALLBACK_INTENT or intent_confidence(message) < UNSURE_CONFIDENCE
         if target is None and unsure:
             target, reason = best_transactional(message, RANKING_MIN_CONFIDENCE), "ranking"
         if target is None and unsure:

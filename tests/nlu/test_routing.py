@@ -82,6 +82,30 @@ def test_a_transactional_intent_is_left_to_its_rule():
     assert route(parse("cancel 1043 and where is my refund", "cancel_order", 0.9)) is None
 
 
+def test_an_unsure_transactional_intent_gives_way_to_the_cue_words():
+    """Issue 17: "return the shoes from order 1043" read as change_order at 30% is a return."""
+    decision = route(parse("I want to return the shoes from order 1043", "change_order", 0.3))
+    assert decision is not None and decision.intent == "get_refund"
+    assert decision.entities[0]["value"] == "1043"
+    # Sure of itself, or without a number, or when the cue agrees: the NLU's intent stays.
+    assert route(parse("I want to return the shoes from order 1043", "change_order", 0.8)) is None
+    assert route(parse("I want to return the shoes", "change_order", 0.3)) is None
+    assert route(parse("cancel order 1043", "cancel_order", 0.3)) is None
+
+
+@pytest.mark.parametrize("intent", ["goodbye", "thank", "greet", "bot_challenge"])
+def test_unsure_small_talk_goes_to_the_staged_fallback(intent):
+    """A guessed "goodbye" at 26% for "about my thing from before" would end the conversation."""
+    decision = route(parse("about my thing from before", intent, 0.26))
+    assert decision is not None and decision.intent == "nlu_fallback"
+    assert route(parse("thanks a lot", intent, 0.9)) is None
+
+
+@pytest.mark.parametrize("intent", ["affirm", "deny"])
+def test_unsure_yes_and_no_stay_answers(intent):
+    assert route(parse("yeah ok", intent, 0.3)) is None
+
+
 def test_without_cue_words_an_unsure_message_follows_the_ranking():
     message = parse(
         "order 1043 hmm", ranking=[("greet", 0.3), ("change_order", 0.2), ("track_order", 0.1)]
