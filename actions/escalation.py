@@ -71,6 +71,9 @@ RATING = re.compile(r"^\s*([1-5])\s*(stars?|/\s*5|out of 5)?\s*$", re.IGNORECASE
 RESET_EVENTS = {"resume", "restart", "session_started"}
 # The NLU's learned hand-over head (``nlu.output_keys.HANDOFF``) said "a person should take this".
 TRIGGER_LEARNED = "handoff_model"
+#: Messages the NLU could not read: the learned head alone never hands them over (pasted
+#: code, SQL or gibberish scored 0.98 "to a person"); the churn rules still may.
+UNREAD_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 REASON_TEXT = {
     TRIGGER_REQUEST: "Shopper asked for a person",
     TRIGGER_LEARNED: "The hand-over model says a person should take this",
@@ -100,14 +103,16 @@ def turn_from_parse(text: str, parse: Mapping[str, Any]) -> Turn:
 
 def handoff_trigger_of(assessment: Assessment, parse: Mapping[str, Any]) -> str | None:
     """Why the latest message goes to a person, or None: the churn rule's trigger, else the
-    NLU's learned hand-over head (``HANDOFF``: ``{"label": bool, ...}``) when it publishes one.
+    NLU's learned hand-over head (``HANDOFF``: ``{"label": bool, ...}``) when it publishes one
+    for a message the NLU could read (not ``nlu_fallback`` or ``out_of_scope``).
 
     The single place that decides; ``benchmarks/bench_shoppers.py`` scores exactly this.
     """
     if assessment.trigger is not None:
         return assessment.trigger
     learned = parse.get(HANDOFF)
-    if isinstance(learned, Mapping) and learned.get("label") is True:
+    understood = (parse.get("intent") or {}).get("name") not in UNREAD_INTENTS
+    if understood and isinstance(learned, Mapping) and learned.get("label") is True:
         return TRIGGER_LEARNED
     return None
 

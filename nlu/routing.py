@@ -89,8 +89,10 @@ UNSURE_CONFIDENCE = 0.5
 #: Small talk the bot acts on only when the NLU is sure (affirm and deny are answers to the
 #: bot's questions and stay as they are); unsure, the message goes to the staged fallback.
 UNSURE_SMALL_TALK = frozenset({"greet", "goodbye", "thank", "bot_challenge"})
-#: A ranked transactional intent must reach this to be routed to without a cue word.
-RANKING_MIN_CONFIDENCE = 0.1
+#: A ranked transactional intent must reach this to be routed to without a cue word (below it
+#: the guesses are offered as buttons: "1001; DROP TABLE orders;--" was sent into change_order
+#: at 0.21).
+RANKING_MIN_CONFIDENCE = 0.3
 #: Guesses offered as buttons: at most this many, each at least this confident.
 MAX_GUESSES = 3
 GUESS_MIN_CONFIDENCE = 0.02

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Dict, List
 
+import pytest
 from rasa_sdk import Tracker
 
 from actions import escalation
@@ -163,6 +164,17 @@ async def test_learned_handoff_head_flags_a_calm_turn_the_rules_miss(domain) -> 
     assert slot_events(events)["handoff_event"] == "escalate:" + escalation.TRIGGER_LEARNED
     calm["parse_data"]["handoff"] = {"label": False, "confidence": 0.93}
     events, _ = await run_action(ActionAssessHandoff(), tracker_for([calm]), domain)
+    assert slot_events(events)["handoff_event"] is None
+
+
+@pytest.mark.parametrize("intent", ["nlu_fallback", "out_of_scope"])
+async def test_the_learned_head_alone_never_hands_over_a_message_the_nlu_could_not_read(
+    domain, intent
+) -> None:
+    """Pasted SQL scored 0.98 "to a person": unread messages go to the staged fallback."""
+    pasted = user("1 UNION SELECT email, password_hash FROM customers--", intent)
+    pasted["parse_data"]["handoff"] = {"label": True, "confidence": 0.98}
+    events, _ = await run_action(ActionAssessHandoff(), tracker_for([pasted]), domain)
     assert slot_events(events)["handoff_event"] is None
 
 

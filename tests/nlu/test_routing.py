@@ -108,9 +108,15 @@ def test_unsure_yes_and_no_stay_answers(intent):
 
 def test_without_cue_words_an_unsure_message_follows_the_ranking():
     message = parse(
-        "order 1043 hmm", ranking=[("greet", 0.3), ("change_order", 0.2), ("track_order", 0.1)]
+        "order 1043 hmm", ranking=[("greet", 0.3), ("change_order", 0.32), ("track_order", 0.1)]
     )
     assert route(message).intent == "change_order"
+    # A weak guess is offered as a button by the fallback, not run.
+    weak = parse(
+        "1001; DROP TABLE orders;--",
+        ranking=[("change_order", 0.21), ("cancel_order", 0.12)],
+    )
+    assert route(weak) is None
 
 
 def test_a_confident_small_talk_intent_with_a_number_but_no_cue_is_kept():
