@@ -71,6 +71,8 @@ RATING = re.compile(r"^\s*([1-5])\s*(stars?|/\s*5|out of 5)?\s*$", re.IGNORECASE
 RESET_EVENTS = {"resume", "restart", "session_started"}
 # The NLU's learned hand-over head (``nlu.output_keys.HANDOFF``) said "a person should take this".
 TRIGGER_LEARNED = "handoff_model"
+#: rasa's UserUtteranceReverted: the latest user message was taken back (and logged again).
+REVERTED_EVENT = "rewind"
 #: Messages the NLU could not read: the learned head alone never hands them over (pasted
 #: code, SQL or gibberish scored 0.98 "to a person"); the churn rules still may.
 UNREAD_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
@@ -131,6 +133,11 @@ def turns_since_handback(events: Sequence[Dict[str, Any]]) -> List[Turn]:
                 continue
             turns.append(turn)
             failed.append(False)
+        elif kind == REVERTED_EVENT and turns:
+            # A routed message is reverted and logged again with its new intent
+            # (actions/route_message.py): one turn, not two.
+            turns.pop()
+            failed.pop()
         elif kind == "action" and failed and FAILED_LOOKUP.match(event.get("name") or ""):
             failed[-1] = True
     return [

@@ -218,3 +218,21 @@ async def test_the_turn_action_answers_a_contact_choice_while_paused(
     with session_factory() as session:
         [item] = escalations.queue(session)
         assert item.contact_method == "callback"
+
+
+def test_a_routed_message_is_one_turn_not_two() -> None:
+    """action_route_message reverts the message and logs it again with the routed intent:
+    the streak counters must see it once (it escalated a single upset message as a streak)."""
+    upset = user("1001; DROP TABLE orders;--", "nlu_fallback", NEGATIVE)
+    routed = user("1001; DROP TABLE orders;--", "track_order", NEGATIVE)
+    events = [
+        upset,
+        {"event": "action", "name": "action_route_message"},
+        {"event": "rewind"},
+        {"event": "action", "name": "action_listen"},
+        routed,
+    ]
+    turns = turns_since_handback(events)
+    assert [t.intent for t in turns] == ["track_order"]
+    # Without the revert both would count.
+    assert len(turns_since_handback([upset, routed])) == 2
