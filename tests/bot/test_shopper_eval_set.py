@@ -9,13 +9,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-import unicodedata
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
-import yaml
 
 from benchmarks.bench_shoppers import (
     COLUMNS,
@@ -28,6 +26,7 @@ from benchmarks.bench_shoppers import (
     read_split,
     score_language,
 )
+from insight.analytics.training_export import ANNOTATION, normalise, yaml_examples
 from knowledge.intents import INTENTS
 from nlu.output_keys import DEMAND_ASPECTS, SENTIMENT_LABELS
 
@@ -40,32 +39,8 @@ MIN_ROWS = {("eval", "en"): 420, ("eval", "zh"): 210, ("dev", "en"): 160, ("dev"
 MIN_PER_INTENT = {"en": 8, "zh": 4}
 MIN_OUT_OF_SCOPE = {"en": 25, "zh": 12}
 # Rasa entity annotations: [text](entity), [text](entity:value), [text]{"entity": ...}
-ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 FILES = [(split, language) for split in SPLITS for language in LANGUAGES]
-
-
-def normalise(text: str) -> str:
-    """Lowercase, full-width folded, punctuation and symbols removed, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(c for c in text if not unicodedata.category(c).startswith(("P", "S")))
-    return " ".join(text.split())
-
-
-def yaml_examples(path: Path) -> Iterator[str]:
-    """The intent examples of one Rasa NLU YAML file, entity annotations stripped."""
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
-    for item in data.get("nlu") or []:
-        if not isinstance(item, dict) or "intent" not in item:
-            continue
-        examples = item.get("examples") or ""
-        if isinstance(examples, str):
-            stripped = (line.strip() for line in examples.splitlines())
-            texts = [line[2:] for line in stripped if line.startswith("- ")]
-        else:
-            texts = [e["text"] if isinstance(e, dict) else str(e) for e in examples]
-        for text in texts:
-            yield ANNOTATION.sub(r"\1", text)
 
 
 def training_texts() -> Dict[str, str]:
@@ -73,7 +48,7 @@ def training_texts() -> Dict[str, str]:
     found: Dict[str, str] = {}
     for pattern in TRAINING_YAML:
         for path in sorted(REPO.glob(pattern)):
-            for text in yaml_examples(path):
+            for text, _ in yaml_examples(path):
                 found.setdefault(normalise(text), str(path.relative_to(REPO)))
     for pattern in TRAINING_CSV:
         for path in sorted(REPO.glob(pattern)):
