@@ -145,6 +145,9 @@ def serve_bot(data_dir: Path, model: Path) -> Iterator[Bot]:
         finally:
             for process in processes.values():
                 stop_process(process)
+            still_running = [name for name, p in processes.items() if p.poll() is None]
+            if still_running:
+                raise RuntimeError(f"servers still running after stop: {still_running}")
 
 
 def _wait_until_up(

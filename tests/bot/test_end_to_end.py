@@ -6,16 +6,9 @@ shopper is identified by the REST body's ``metadata.customer_id``, signed as the
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from datetime import datetime
-from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator
 
 import pytest
 from sqlalchemy import select
@@ -24,39 +17,25 @@ from knowledge.db import make_engine, make_session_factory
 from knowledge.language import detect_language
 from knowledge.models import Order, OrderStatus
 from knowledge.settings import Settings
-from knowledge.shop.identity_token import sign_customer_id
+from tests.bot.journeys import Bot as RunningBot
+from tests.bot.journeys import send, serve_bot
 from tests.bot.test_conversations import latest_model
-from tests.servers import is_up, service_env, set_up_shop, stop_process
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_S = 420
 pytestmark = pytest.mark.slow
 
 
 class Bot:
-    """The running servers, and a helper that sends one REST message."""
+    """The running servers (:func:`tests.bot.journeys.serve_bot`) and a one-message helper."""
 
-    def __init__(self, url: str, database_url: str, data_dir: Path) -> None:
-        self.url = url
-        self.database_url = database_url
-        self.data_dir = data_dir
+    def __init__(self, running: RunningBot) -> None:
+        self.database_url = running.database_url
+        self._running = running
 
     def say(self, sender: str, text: str, customer_id: int | None = None) -> str:
         """POST ``text`` as ``sender`` (signed in as ``customer_id``); the bot's replies joined."""
-        body: Dict[str, object] = {"sender": sender, "message": text}
-        if customer_id is not None:
-            # Signed as the shop page does (the servers share the secret in the data dir).
-            claim = sign_customer_id(customer_id, Settings(data_dir=self.data_dir))
-            body["metadata"] = {"customer_id": claim}
-        request = urllib.request.Request(
-            f"{self.url}/webhooks/rest/webhook",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=120) as response:
-            replies: List[dict] = json.loads(response.read())
+        replies = send(self._running, sender, text, customer_id)
         return "\n".join(r.get("text", "") for r in replies)
 
 
@@ -64,74 +43,8 @@ class Bot:
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     """Seed a temp shop, start the action server and Rasa server, stop both afterwards."""
     model = latest_model(Settings().models_dir)
-    data_dir = tmp_path_factory.mktemp("e2e")
-    env = service_env(data_dir, host="localhost")
-    rasa_port, action_port = env["SHOP_RASA_PORT"], env["SHOP_ACTION_PORT"]
-    set_up_shop(env)
-    logs = {name: open(data_dir / f"{name}.log", "wb") for name in ("actions", "rasa")}  # noqa: SIM115
-    commands = {
-        "actions": [
-            sys.executable,
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "actions",
-            "--port",
-            str(action_port),
-        ],
-        "rasa": [
-            sys.executable,
-            "-m",
-            "rasa",
-            "run",
-            "--model",
-            str(model),
-            "--endpoints",
-            "bot/endpoints.yml",
-            "--credentials",
-            "bot/credentials.yml",
-            "--interface",
-            "localhost",
-            "--port",
-            str(rasa_port),
-        ],
-    }
-    processes = {
-        name: subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=logs[name],
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for name, command in commands.items()
-    }
-    health = {
-        "actions": f"http://localhost:{action_port}/health",
-        "rasa": f"http://localhost:{rasa_port}/",
-    }
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        pending = set(processes)
-        while pending:
-            for name in list(pending):
-                if processes[name].poll() is not None:
-                    pytest.fail(
-                        f"{name} server exited:\n" + (data_dir / f"{name}.log").read_text()[-4000:]
-                    )
-                if is_up(health[name]):
-                    pending.discard(name)
-            if time.monotonic() > deadline:
-                pytest.fail(f"not up in {STARTUP_S}s: {sorted(pending)}")
-            time.sleep(1)
-        yield Bot(f"http://localhost:{rasa_port}", env["SHOP_DATABASE_URL"], data_dir)
-    finally:
-        for process in processes.values():
-            stop_process(process)
-        for log in logs.values():
-            log.close()
-    assert all(p.poll() is not None for p in processes.values())
+    with serve_bot(tmp_path_factory.mktemp("e2e"), model) as running:
+        yield Bot(running)
 
 
 def _orders(database_url: str) -> Dict[str, Order]:
