@@ -3,8 +3,10 @@
 The training data is mostly well-formed questions; shoppers write lowercase, without
 punctuation, with typos, and wrap the request in context ("hi. ... this is the third time").
 `augment` adds, for a fraction of the intent examples, one copy with such noise, seeded and
-deterministic. Noise never touches digits (order numbers keep their meaning), and Chinese
-text only loses punctuation or gains a context clause (character typos would change words).
+deterministic; copies of concrete requests (cancel, track, refund...) often get an angry clause,
+so that an angry request is still read as the request. Noise never touches digits (order
+numbers keep their meaning), and Chinese text only loses punctuation or gains a context clause
+(character typos would change words).
 Pure Python: imported by training only.
 """
 
@@ -14,7 +16,7 @@ import logging
 import random
 import re
 import string
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, Collection, List, Sequence, Tuple
 
 from knowledge.language import detect_language
 
@@ -38,6 +40,33 @@ EN_PREFIXES = (
 EN_SUFFIXES = ("thanks", "thx", "pls", "asap", "please help", "??", "!!!", "cheers", "ty")
 ZH_PREFIXES = ("你好", "亲", "在吗", "请问", "喂", "麻烦问一下", "真是气死了", "第三次问了", "急")
 ZH_SUFFIXES = ("谢谢", "快点", "？？", "!!!", "急急急", "麻烦了", "好吗")
+
+# Anger around a concrete request (cancel, track, refund...): the request, not `complaint`, is
+# what the shopper wants done; sentiment and the churn rules read the anger.
+EN_ANGRY = (
+    "this is unacceptable",
+    "worst shop ever",
+    "absolutely useless service",
+    "i'm so fed up with you",
+    "you people are a joke",
+    "third time asking and nobody answers",
+    "your service is a disgrace",
+    "i'm furious",
+    "never had such bad service",
+    "sort it out now",
+)
+ZH_ANGRY = (
+    "什么破店",
+    "垃圾服务",
+    "太过分了",
+    "气死我了",
+    "问了好几次都没人管",
+    "你们怎么回事",
+    "服务太差了",
+    "再这样我就投诉",
+)
+# Share of the noisy copies of such intents that get an angry clause.
+ANGRY_SHARE = 0.5
 
 # Neighbouring keys on a QWERTY keyboard, for substitution typos.
 _NEIGHBOURS = {
@@ -119,6 +148,16 @@ def with_context(text: str, rng: random.Random, chinese: bool) -> str:
     return text.rstrip(" .") + (" " if not chinese else "") + rng.choice(suffixes)
 
 
+def with_anger(text: str, rng: random.Random) -> str:
+    """The request with an angry clause before or after it (in the text's language)."""
+    chinese = detect_language(text) == "zh"
+    clauses, joiner = (ZH_ANGRY, "，") if chinese else (EN_ANGRY, ". ")
+    clause = rng.choice(clauses)
+    if rng.random() < 0.5:
+        return clause + joiner + text
+    return text.rstrip(" .。") + joiner + clause
+
+
 def noisy_variant(text: str, rng: random.Random) -> str:
     """One noisy copy of `text` (may equal `text` when no noise applies)."""
     chinese = detect_language(text) == "zh"
@@ -140,8 +179,14 @@ def noisy_variant(text: str, rng: random.Random) -> str:
     return variant
 
 
-def augment(rows: Sequence[Tuple[str, str]], fraction: float, seed: int) -> List[Tuple[str, str]]:
-    """Noisy (text, intent) copies of about `fraction` of `rows` (none equal to a given text)."""
+def augment(
+    rows: Sequence[Tuple[str, str]],
+    fraction: float,
+    seed: int,
+    angry_intents: Collection[str] = (),
+) -> List[Tuple[str, str]]:
+    """Noisy (text, intent) copies of about `fraction` of `rows` (none equal to a given text);
+    of the copies of `angry_intents`, about `ANGRY_SHARE` get an angry clause."""
     if fraction <= 0:
         return []
     rng = random.Random(seed)
@@ -151,6 +196,8 @@ def augment(rows: Sequence[Tuple[str, str]], fraction: float, seed: int) -> List
         if rng.random() >= fraction:
             continue
         variant = noisy_variant(text, rng).strip()
+        if intent in angry_intents and rng.random() < ANGRY_SHARE:
+            variant = with_anger(variant, rng)
         if variant and variant not in seen:
             seen.add(variant)
             extra.append((variant, intent))

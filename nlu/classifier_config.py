@@ -42,6 +42,9 @@ LEXICAL_LEARNING_RATE = "lexical_learning_rate"
 AUGMENT_FRACTION = "augment_fraction"
 HANDOFF_LOSS_WEIGHT = "handoff_loss_weight"
 HANDOFF_THRESHOLD = "handoff_threshold"
+NEAREST_EXAMPLES_WEIGHT = "nearest_examples_weight"
+NEAREST_EXAMPLES_K = "nearest_examples_k"
+NEAREST_EXAMPLES_TEMPERATURE = "nearest_examples_temperature"
 # Added by `rasa train --finetune` to components that have an `epochs` key.
 FINETUNING_EPOCH_FRACTION = "finetuning_epoch_fraction"
 
@@ -116,6 +119,14 @@ def default_config() -> Dict[str, Any]:
         # Probability from which the hand-over head says "to a person"; None = tuned on
         # the validation split (F1) and stored with the model.
         HANDOFF_THRESHOLD: None,
+        # Weight of the nearest training examples' vote in the intent probabilities
+        # (nlu/nearest_examples.py): (1 - w) * head + w * vote. 0 = the head alone (no
+        # example memory is stored with the model).
+        NEAREST_EXAMPLES_WEIGHT: 0.0,
+        # How many nearest examples vote.
+        NEAREST_EXAMPLES_K: 10,
+        # Softmax temperature over their cosine similarities (lower: the closest counts more).
+        NEAREST_EXAMPLES_TEMPERATURE: 0.05,
         # Store the encoder's weights as float16 (half the model archive; computed in
         # float32 after loading, prediction differences ~1e-3 in confidence).
         SAVE_HALF_PRECISION: True,
@@ -139,6 +150,7 @@ def validate_config(config: Dict[str, Any]) -> None:
         (MAX_TASK_EXAMPLES_PER_FILE, 0),
         (FREEZE_LAYERS, 0),
         (RANKING_LENGTH, 0),
+        (NEAREST_EXAMPLES_K, 1),
     ):
         if not _is_int(config[key]) or config[key] < minimum:
             _config_error(key, config[key], f"an integer >= {minimum}")
@@ -160,6 +172,12 @@ def validate_config(config: Dict[str, Any]) -> None:
         threshold = config[key]
         if threshold is not None and (not _is_number(threshold) or not 0 < threshold < 1):
             _config_error(key, threshold, "null (tuned) or a number in (0, 1)")
+    weight = config[NEAREST_EXAMPLES_WEIGHT]
+    if not _is_number(weight) or not 0 <= weight <= 1:
+        _config_error(NEAREST_EXAMPLES_WEIGHT, weight, "a number from 0 to 1")
+    temperature = config[NEAREST_EXAMPLES_TEMPERATURE]
+    if not _is_number(temperature) or temperature <= 0:
+        _config_error(NEAREST_EXAMPLES_TEMPERATURE, temperature, "a number > 0")
     augment = config[AUGMENT_FRACTION]
     if not _is_number(augment) or not 0 <= augment <= 1:
         _config_error(AUGMENT_FRACTION, augment, "a number from 0 to 1")

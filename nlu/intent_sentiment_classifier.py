@@ -45,6 +45,9 @@ from nlu.classifier_config import (
     MAX_TASK_EXAMPLES_PER_FILE,
     MODEL_PATH,
     MULTILINGUAL_ENCODER,
+    NEAREST_EXAMPLES_K,
+    NEAREST_EXAMPLES_TEMPERATURE,
+    NEAREST_EXAMPLES_WEIGHT,
     RANDOM_SEED,
     RANKING_LENGTH,
     SAVE_HALF_PRECISION,
@@ -57,7 +60,9 @@ from nlu.classifier_config import (
 )
 from nlu.device import DevicePlan
 from nlu.lexical_features import LexicalConfig, describe
+from nlu.nearest_examples import ExampleMemory, blend
 from nlu.output_keys import DEMAND_ASPECTS, DEMANDS, HANDOFF, SENTIMENT, SENTIMENT_LABELS
+from nlu.routing import TRANSACTIONAL
 from nlu.task_data import (
     SAMPLED_SOURCE,
     cap_per_intent,
@@ -74,6 +79,9 @@ from nlu.task_data import (
 logger = logging.getLogger(__name__)
 
 PRODUCT_ENTITY = "product"
+# Intents whose noisy training copies may carry an angry clause (nlu/augmentation.py): a
+# concrete request said in anger is still that request.
+ANGRY_AUGMENTED_INTENTS = TRANSACTIONAL | {"delete_account"}
 LABELS_FILE = "labels.json"
 FORMAT_VERSION = 1
 
@@ -124,6 +132,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         self.aspects: List[str] = list(DEMAND_ASPECTS)
         self.demand_thresholds: List[float] = [0.5] * len(DEMAND_ASPECTS)
         self.handoff_threshold = 0.5
+        self.memory: ExampleMemory | None = None
 
     @classmethod
     def create(
@@ -157,10 +166,14 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             )
         )
         intent_rows = [row for row in intent_rows if (row[0], row[1]) in capped]
+        remembered = [(text, intent) for text, intent, _, _ in intent_rows]
         intent_rows += [
             (text, intent, None, None)
             for text, intent in augment(
-                [(t, i) for t, i, _, _ in intent_rows], config[AUGMENT_FRACTION], seed
+                [(t, i) for t, i, _, _ in intent_rows],
+                config[AUGMENT_FRACTION],
+                seed,
+                angry_intents=ANGRY_AUGMENTED_INTENTS,
             )
         ]
         task_rows = [
@@ -217,8 +230,27 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         threshold = config[DEMAND_THRESHOLD] or result.demand_threshold
         self.demand_thresholds = [float(threshold)] * len(DEMAND_ASPECTS)
         self.handoff_threshold = float(config[HANDOFF_THRESHOLD] or result.handoff_threshold)
+        if config[NEAREST_EXAMPLES_WEIGHT] > 0:
+            self.memory = self._build_memory(remembered)
         self.persist(result.history)
         return self._resource
+
+    def _build_memory(self, rows: List[Tuple[str, str]]) -> ExampleMemory:
+        """The tuned encoder's embeddings of the (capped, not augmented) intent examples."""
+        from nlu.multitask_model import EMBEDDING, predict_logits
+
+        outputs, _ = predict_logits(
+            self.model,
+            self.tokenizer,
+            [text for text, _ in rows],
+            self.component_config[MAX_SEQ_LENGTH],
+            self.component_config[BATCH_SIZE] * 2,
+            self.plan,  # type: ignore[arg-type]
+        )
+        index = {label: i for i, label in enumerate(self.intent_labels)}
+        memory = ExampleMemory.build(outputs[EMBEDDING], [index[intent] for _, intent in rows])
+        logger.info("nearest-example memory: %d intent examples", len(memory))
+        return memory
 
     @staticmethod
     def _intent_rows(
@@ -268,6 +300,8 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
                 directory,
                 half_precision=bool(self.component_config[SAVE_HALF_PRECISION]),
             )
+            if self.memory is not None:
+                self.memory.save(directory)
             multitask_model.write_json(
                 directory / LABELS_FILE,
                 {
@@ -319,6 +353,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
                     len(component.aspects),
                     None if lexical is None else LexicalConfig.from_json(lexical),
                 )
+                component.memory = ExampleMemory.load(directory)
         except ValueError as error:
             logger.debug("no trained %s in '%s' (%s); creating", cls.__name__, resource.name, error)
             return cls.create(config, model_storage, resource, execution_context)
@@ -400,7 +435,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             self.component_config[BATCH_SIZE],
             self.plan,  # type: ignore[arg-type]
         )
-        intent_probs = postprocess.softmax(logits["intent"])
+        intent_probs = self._intent_probabilities(logits)
         sentiment_probs = postprocess.softmax(logits["sentiment"])
         demand_probs = postprocess.sigmoid(logits["demands"])
         handoff_probs = postprocess.softmax(logits["handoff"]) if "handoff" in logits else None
@@ -420,6 +455,23 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             )
             results[index] = (intent, ranking, sentiment, demand_probs[row], handoff)
         return results
+
+    def _intent_probabilities(self, logits: Dict[str, Any]) -> Any:
+        """The head's intent probabilities, blended with the nearest examples' vote when the
+        model has an example memory and the config gives the vote a weight."""
+        from nlu.multitask_model import EMBEDDING
+
+        probabilities = postprocess.softmax(logits["intent"])
+        weight = float(self.component_config[NEAREST_EXAMPLES_WEIGHT])
+        if self.memory is None or weight <= 0:
+            return probabilities
+        vote = self.memory.vote(
+            logits[EMBEDDING],
+            len(self.intent_labels),
+            int(self.component_config[NEAREST_EXAMPLES_K]),
+            float(self.component_config[NEAREST_EXAMPLES_TEMPERATURE]),
+        )
+        return blend(probabilities, vote, weight)
 
 
 def _product_of(message: Message) -> str | None:

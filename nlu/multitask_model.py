@@ -33,6 +33,8 @@ LEXICAL_PREFIX = "lexical."
 # The optional hand-over head (two classes: stay with the bot, go to a person).
 HANDOFF_HEAD = "handoff"
 HANDOFF_CLASSES = 2
+# Key of the mean-pooled sentence embedding among the forward outputs (not a head).
+EMBEDDING = "embedding"
 # Texts longer than this many characters per allowed token are cut before tokenizing, so a
 # pasted novel cannot stall the tokenizer; the token limit does the precise truncation.
 CHARS_PER_TOKEN_CAP = 12
@@ -98,21 +100,25 @@ class MultiTaskModel(nn.Module):
         self.hasher = None if lexical is None else LexicalHasher(lexical)
 
     def forward(self, **encoded: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Logits of every head for a batch from :func:`encode_batch`."""
+        """Logits of every head for a batch from :func:`encode_batch`, and under ``EMBEDDING``
+        the mean-pooled sentence embedding (before dropout)."""
         tensors, lexical_inputs = split_lexical(encoded)
         hidden = self.encoder(**tensors).last_hidden_state
         mask = tensors["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-        pooled = self.dropout(pooled)
+        embedding = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        pooled = self.dropout(embedding)
         logits = {name: head(pooled) for name, head in self.heads.items()}
-        if self.lexical is None:
-            return logits
-        if lexical_inputs is None:
-            raise ValueError("this model uses lexical features: encode batches with encode_batch")
-        lexical = self.lexical(*lexical_inputs).to(pooled.dtype)
-        parts = torch.split(lexical, list(self.head_sizes.values()), dim=1)
-        pairs = zip(self.head_sizes, parts, strict=True)
-        return {name: logits[name] + part for name, part in pairs}
+        if self.lexical is not None:
+            if lexical_inputs is None:
+                raise ValueError(
+                    "this model uses lexical features: encode batches with encode_batch"
+                )
+            lexical = self.lexical(*lexical_inputs).to(pooled.dtype)
+            parts = torch.split(lexical, list(self.head_sizes.values()), dim=1)
+            pairs = zip(self.head_sizes, parts, strict=True)
+            logits = {name: logits[name] + part for name, part in pairs}
+        logits[EMBEDDING] = embedding
+        return logits
 
     def freeze(self, embeddings: bool, n_layers: int) -> None:
         """Stop training the embeddings and/or the lowest `n_layers` transformer layers."""
@@ -319,10 +325,11 @@ def predict_logits(
     batch_size: int,
     plan: DevicePlan,
 ) -> Tuple[Dict[str, np.ndarray], List[bool]]:
-    """Logits per head for all `texts` (in input order) and per-text truncation flags."""
+    """Logits per head (and the ``EMBEDDING``) for all `texts` (in input order) and per-text
+    truncation flags."""
     if model.training:  # eval() walks every submodule: ~2 ms a message when served one by one
         model.eval()
-    names = list(model.head_sizes)
+    names = [*model.head_sizes, EMBEDDING]
     outputs: Dict[str, List[np.ndarray]] = {name: [None] * len(texts) for name in names}  # type: ignore[list-item]
     truncated = [False] * len(texts)
     for indices in batches_by_length(texts, batch_size):

@@ -66,14 +66,26 @@ def _patterns(*expressions: str) -> tuple[Pattern[str], ...]:
     return tuple(re.compile(e, re.IGNORECASE) for e in expressions)
 
 
+# Asking to close the account: a threat to leave, but the same evidence as the
+# ``delete_account`` intent, so not counted again on a turn read as that intent.
+ACCOUNT_CLOSURE: tuple[Pattern[str], ...] = _patterns(
+    r"\b(cancel|close|delete|terminate)\s+(my\s+)?(account|membership|subscription)\b",
+    r"(注销|删除|删掉|销)(掉)?(我的)?(账号|账户|会员)",
+    r"(账号|账户|会员)(给我)?(注销|删除|删掉|销掉)",
+)
+DELETE_ACCOUNT_INTENT = "delete_account"
+
 # Phrase patterns per signal (matched on the shopper's text).
 PHRASES: Mapping[str, tuple[Pattern[str], ...]] = {
-    "threat_to_leave": _patterns(
-        r"\b(cancel|close|delete|terminate)\s+(my\s+)?(account|membership|subscription)\b",
+    "threat_to_leave": ACCOUNT_CLOSURE
+    + _patterns(
         r"\bnever\s+(again\s+)?(order|buy|shop|use|come back|purchas)",
         r"\b(won'?t|will not|not going to)\s+(ever\s+)?(order|buy|shop|use \w+)\s.*\bagain\b",
+        # "another shop", not "another account / card / size" (a request, not a threat)
         r"\b(switch|switching|go|going|move|moving)\s+(over\s+)?to\s+"
-        r"(another|a different|a competitor|your competitor|amazon|ebay)",
+        r"((another|a different)(?!\s+(account|address|card|payment|size|colou?r|e-?mail|plan"
+        r"|item|one|product|model|delivery|courier|phone|number|language))"
+        r"|a competitor|your competitor|amazon|ebay)",
         r"\b(take|taking)\s+my\s+(business|money|custom)\s+elsewhere\b",
         r"\bshop(ping)?\s+(somewhere\s+)?elsewhere\b",
         r"\b(last|final)\s+time\s+i\s+(order|buy|shop|use)",
@@ -84,8 +96,6 @@ PHRASES: Mapping[str, tuple[Pattern[str], ...]] = {
         r"(不会|不再)再?(在你们家)?(买|来|下单|光顾)",
         r"(换|去)(一)?(别|其他|另一)家",
         r"去(淘宝|京东|拼多多|天猫|别的平台|别的店)买",
-        r"(注销|删除|删掉|销)(掉)?(我的)?(账号|账户|会员)",
-        r"(账号|账户|会员)(给我)?(注销|删除|删掉|销掉)",
         r"最后一次(在你们家)?(买|下单)",
         r"拉黑(你们|这家)",
     ),
@@ -220,11 +230,14 @@ def noisy_or(reasons: Iterable[Reason]) -> float:
     return 1.0 - remaining
 
 
-def phrase_signals(text: str) -> list[tuple[str, str]]:
-    """``(signal, matched phrase)`` for each phrase family that ``text`` matches."""
+def phrase_signals(text: str, skip: tuple[Pattern[str], ...] = ()) -> list[tuple[str, str]]:
+    """``(signal, matched phrase)`` for each phrase family that ``text`` matches (patterns in
+    ``skip`` not tried)."""
     found = []
     for signal, patterns in PHRASES.items():
         for pattern in patterns:
+            if pattern in skip:
+                continue
             match = pattern.search(text or "")
             if match:
                 found.append((signal, match.group(0)))
@@ -265,7 +278,8 @@ def conversation_risk(turns: Sequence[Turn], config: ChurnConfig) -> ChurnScore:
             )
         if turn.failed_lookup:
             add("failed_lookup", weights.get("failed_lookup", 0.0), f"turn {number} lookup failed")
-        for signal, phrase in phrase_signals(turn.text):
+        skip = ACCOUNT_CLOSURE if intent == DELETE_ACCOUNT_INTENT else ()
+        for signal, phrase in phrase_signals(turn.text, skip):
             add(signal, weights.get(signal, 0.0), f'turn {number}: "{phrase}"')
 
     streak = negative_streak(turns, config.negative_confidence)

@@ -171,3 +171,28 @@ def test_risk_is_a_probability_and_reasons_explain_it(turns_spec: list) -> None:
     for reason in score.reasons:
         remaining *= 1 - reason.weight
     assert score.risk == pytest.approx(1 - remaining)
+
+
+@pytest.mark.parametrize(
+    "text", ["switch to another account pls", "move me to a different payment card"]
+)
+def test_switching_to_another_account_is_not_a_threat_to_leave(text: str) -> None:
+    assert phrase_signals(text) == []
+    assert "threat_to_leave" in [s for s, _ in phrase_signals("i'm switching to another shop")]
+
+
+@pytest.mark.parametrize("text", ["i want to delete my account", "删除账号", "帮我把账号注销掉"])
+def test_account_closure_counts_once_with_the_delete_account_intent(text: str) -> None:
+    """The phrase and the intent are the same evidence: a calm request is no hand-over."""
+    calm = assess([neutral(text, "delete_account")], None, CONFIG)
+    assert calm.trigger is None
+    assert [r.signal for r in calm.reasons] == ["intent:delete_account"]
+    # Read as another intent, the phrase still counts as a threat to leave.
+    other = assess([neutral(text, "complaint")], None, CONFIG)
+    assert "threat_to_leave" in [r.signal for r in other.reasons]
+
+
+def test_account_closure_with_another_threat_still_counts_the_other() -> None:
+    text = "delete my account, i will never order from you again"
+    result = assess([neutral(text, "delete_account")], None, CONFIG)
+    assert "threat_to_leave" in [r.signal for r in result.reasons]

@@ -16,7 +16,16 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.augmentation import add_typos, augment, chat_style, noisy_variant, strip_punctuation
+from nlu.augmentation import (
+    EN_ANGRY,
+    ZH_ANGRY,
+    add_typos,
+    augment,
+    chat_style,
+    noisy_variant,
+    strip_punctuation,
+    with_anger,
+)
 from nlu.intent_sentiment_classifier import IntentSentimentClassifier
 from nlu.output_keys import HANDOFF
 from nlu.task_data import TrainingDataError, cap_per_intent, read_task_csv
@@ -188,3 +197,23 @@ def test_augment_adds_new_texts_with_their_intents_only() -> None:
     assert {intent for _, intent in extra} <= {"cancel_order", "track_order"}
     assert augment(rows, 0.5, seed=7) == extra
     assert augment(rows, 0.0, seed=7) == []
+
+
+def test_angry_clauses_go_only_to_the_named_intents() -> None:
+    rows = [(f"please cancel my order number {i} today", "cancel_order") for i in range(60)]
+    rows += [(f"thanks a lot for the help number {i}", "thank") for i in range(60)]
+    rows += [(f"帮我取消订单{i}", "cancel_order") for i in range(30)]
+    extra = augment(rows, 1.0, seed=3, angry_intents={"cancel_order"})
+    angry = [(t, i) for t, i in extra if any(c in t for c in (*EN_ANGRY, *ZH_ANGRY))]
+    assert angry and {intent for _, intent in angry} == {"cancel_order"}
+    assert 0.25 < len(angry) / 90 < 0.75  # about ANGRY_SHARE of the copies
+    assert any(any(c in t for c in ZH_ANGRY) for t, _ in angry)  # Chinese gets Chinese anger
+    assert augment(rows, 1.0, seed=3) != extra  # without angry intents: no anger at all
+    assert not any(c in t for t, _ in augment(rows, 1.0, seed=3) for c in EN_ANGRY)
+
+
+def test_with_anger_keeps_the_request() -> None:
+    for seed in range(10):
+        text = with_anger("cancel order 1043", random.Random(seed))
+        assert "cancel order 1043" in text and text != "cancel order 1043"
+        assert "取消订单" in with_anger("取消订单", random.Random(seed))
