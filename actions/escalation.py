@@ -49,6 +49,7 @@ from knowledge.scoring.churn import (
     assess,
 )
 from nlu.output_keys import HANDOFF, SENTIMENT
+from nlu.routing import FALLBACK_INTENT, RANKING_MIN_CONFIDENCE
 
 logger = logging.getLogger(__name__)
 
@@ -106,17 +107,33 @@ def turn_from_parse(text: str, parse: Mapping[str, Any]) -> Turn:
 def handoff_trigger_of(assessment: Assessment, parse: Mapping[str, Any]) -> str | None:
     """Why the latest message goes to a person, or None: the churn rule's trigger, else the
     NLU's learned hand-over head (``HANDOFF``: ``{"label": bool, ...}``) when it publishes one
-    for a message the NLU could read (not ``nlu_fallback`` or ``out_of_scope``).
+    for a message the NLU could read (:func:`nlu_read`).
 
     The single place that decides; ``benchmarks/bench_shoppers.py`` scores exactly this.
     """
     if assessment.trigger is not None:
         return assessment.trigger
     learned = parse.get(HANDOFF)
-    understood = (parse.get("intent") or {}).get("name") not in UNREAD_INTENTS
-    if understood and isinstance(learned, Mapping) and learned.get("label") is True:
+    if nlu_read(parse) and isinstance(learned, Mapping) and learned.get("label") is True:
         return TRIGGER_LEARNED
     return None
+
+
+def nlu_read(parse: Mapping[str, Any]) -> bool:
+    """Whether the NLU read the message: an intent other than ``UNREAD_INTENTS``, or a fallback
+    only for ambiguity (two read intents close, the best at ``RANKING_MIN_CONFIDENCE`` or more,
+    as "late parcel, asked five times, get me your manager": track_order 0.35, complaint 0.31)."""
+    name = (parse.get("intent") or {}).get("name")
+    if name not in UNREAD_INTENTS:
+        return True
+    if name != FALLBACK_INTENT:
+        return False
+    read = [
+        float(entry.get("confidence") or 0.0)
+        for entry in parse.get("intent_ranking") or []
+        if isinstance(entry, Mapping) and entry.get("name") not in UNREAD_INTENTS
+    ]
+    return bool(read) and max(read) >= RANKING_MIN_CONFIDENCE
 
 
 def turns_since_handback(events: Sequence[Dict[str, Any]]) -> List[Turn]:

@@ -178,6 +178,21 @@ async def test_the_learned_head_alone_never_hands_over_a_message_the_nlu_could_n
     assert slot_events(events)["handoff_event"] is None
 
 
+async def test_the_learned_head_hands_over_a_fallback_that_was_only_ambiguous(domain) -> None:
+    """Two read intents too close to choose (track_order 0.35, complaint 0.31) is a message the
+    NLU read; a fallback whose best read intent is weak is not."""
+    angry = user("物流一直不动，问了好几次都没人管，我要找你们主管", "nlu_fallback")
+    angry["parse_data"]["handoff"] = {"label": True, "confidence": 0.97}
+    ranking = [("nlu_fallback", 0.25), ("track_order", 0.35), ("complaint", 0.31)]
+    angry["parse_data"]["intent_ranking"] = [{"name": n, "confidence": c} for n, c in ranking]
+    events, _ = await run_action(ActionAssessHandoff(), tracker_for([angry]), domain)
+    assert slot_events(events)["handoff_event"] == "escalate:" + escalation.TRIGGER_LEARNED
+    weak = [("nlu_fallback", 0.25), ("out_of_scope", 0.4), ("change_order", 0.15)]
+    angry["parse_data"]["intent_ranking"] = [{"name": n, "confidence": c} for n, c in weak]
+    events, _ = await run_action(ActionAssessHandoff(), tracker_for([angry]), domain)
+    assert slot_events(events)["handoff_event"] is None
+
+
 async def test_the_turn_action_records_and_assesses_in_one_call(
     domain, session_factory, monkeypatch
 ) -> None:

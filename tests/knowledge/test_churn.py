@@ -80,6 +80,7 @@ def test_the_issue_example_hands_over_with_reasons() -> None:
         ("我再也不在你们家买了", "threat_to_leave"),
         ("帮我把账号注销掉", "threat_to_leave"),
         ("以后去京东买", "threat_to_leave"),
+        ("取消！以后不在你们家买了", "threat_to_leave"),
         ("我要打12315投诉你们", "dispute"),
         ("我要申请信用卡拒付", "dispute"),
         ("这是我第三次问了", "repeated_contact"),
