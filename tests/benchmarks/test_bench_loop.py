@@ -58,3 +58,36 @@ def test_the_retrain_diff_names_each_change() -> None:
     lines = diff_lines(before, after)
     assert lines[0] == "model a -> b (split eval)"
     assert "0.500 ->    0.750 (+0.250)" in lines[1]
+
+
+def test_bitext_2020_pool_keeps_chat_like_rows_of_known_intents_never_trained(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import csv
+
+    from benchmarks.bench_loop import bitext_2020_pool, message_pool
+    from insight.analytics.training_export import training_intents
+
+    trained_text = next(iter(training_intents(Path("bot/data/nlu"))))
+    folder = tmp_path / "bitext_customer_support_2020"
+    folder.mkdir()
+    rows = [
+        ("b-1", "where is my ordr plz", "track_order", "BQZ"),  # kept
+        ("b-2", "Where is my order?", "track_order", "BI"),  # not chat-like
+        ("b-3", "my bloody refund??", "get_refund", "W"),  # kept
+        ("b-4", "gimme a quote", "get_quote", "Q"),  # intent the bot lacks
+        ("b-5", trained_text, "track_order", "Q"),  # a training text
+    ]
+    with (folder / "utterances.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "utterance", "intent", "intent_original", "category", "flags"])
+        writer.writerows([(i, t, n, n, "X", f) for i, t, n, f in rows])
+    monkeypatch.setenv("SHOP_SHARED_DATA", str(tmp_path))
+    pool = bitext_2020_pool(10, ["track_order", "get_refund"])
+    assert sorted(m.text for _, m in pool) == ["my bloody refund??", "where is my ordr plz"]
+    assert {lang for lang, _ in pool} == {"en"}
+    assert len(bitext_2020_pool(1, ["track_order", "get_refund"])) == 1
+    monkeypatch.setenv("BENCH_LOOP_POOL", "bitext2020")
+    assert len(message_pool(["track_order", "get_refund"])) == 2
+    monkeypatch.setenv("BENCH_LOOP_POOL", "dev")
+    assert len(message_pool([])) == len(read_split("dev", "en")) + len(read_split("dev", "zh"))
