@@ -22,6 +22,7 @@ from typing import Dict, List
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from knowledge.db import use_wal_journal  # noqa: E402
 from knowledge.handoff.agents import DEMO_ACCOUNTS  # noqa: E402
 from knowledge.secret_files import identity_secret, rasa_api_token  # noqa: E402
 from knowledge.settings import Settings, get_settings  # noqa: E402
@@ -191,6 +192,8 @@ def main() -> int:
     if selected_profile(sys.argv[1:]) == "scale":
         env, services = prepare_scale_profile(settings, model_dir, env)
     else:
+        # Rasa's SQLite tracker store commits on its event loop: WAL makes each commit cheaper.
+        use_wal_journal(env["SHOP_TRACKER_DB"])
         services = build_services(settings, model_dir)
     logs = settings.data_dir / "logs"
     supervisor = Supervisor(services, SupervisorFiles(settings.data_dir / "run", logs))
