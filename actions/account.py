@@ -9,12 +9,12 @@ from typing import Any, Dict, List
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions import deps
+from actions.form_stop import StoppableFormValidator
 from actions.identity import customer_id_from, is_signed_in
 from actions.shop_action import AccountAction
 from knowledge.shop import queries as shop
@@ -22,7 +22,7 @@ from knowledge.shop import queries as shop
 logger = logging.getLogger(__name__)
 
 
-class SignedInFormValidator(FormValidationAction, abc.ABC):
+class SignedInFormValidator(StoppableFormValidator, abc.ABC):
     """A form that asks nothing of guests (its action tells them to sign in)."""
 
     @abc.abstractmethod

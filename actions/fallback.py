@@ -21,12 +21,13 @@ import logging
 from typing import List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answer_question import answer_if_confident, shopper_language
 from actions.clarify import guess_buttons, guess_question
+from actions.form_stop import STOPPED_RESPONSE, stop_form_events
 from nlu.routing import FALLBACK_INTENT, guesses, latest_typed, user_messages
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class ActionHandleFallback(Action):
 
 
 class ActionStopFlow(Action):
-    """The shopper said no: stop any form in progress and offer further help."""
+    """The shopper said no: stop any form in progress (see actions/form_stop.py), offer help."""
 
     def name(self) -> str:
         """Answers ``deny`` outside a confirmation question."""
@@ -92,8 +93,11 @@ class ActionStopFlow(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """Deactivate the active form, if any, and ask what else we can do."""
-        dispatcher.utter_message(response="utter_ok_anything_else")
-        if tracker.active_loop_name:
-            return [ActiveLoop(None), SlotSet("requested_slot", None)]
-        return []
+        """End the active form, if any (confirming it stopped), and ask what else we can do."""
+        form = tracker.active_loop_name
+        if not form:
+            dispatcher.utter_message(response="utter_ok_anything_else")
+            return []
+        logger.info("%s stopped by %r", form, (tracker.latest_message or {}).get("text"))
+        dispatcher.utter_message(response=STOPPED_RESPONSE)
+        return stop_form_events(form, domain)

@@ -14,11 +14,11 @@ from typing import Any, Dict, List
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
+from actions.form_stop import StoppableFormValidator
 from actions.identity import customer_id_from, explain_refused_claim
 from actions.shop_action import ELIGIBLE_SLOT, explain_order_error
 from knowledge.models import Order
@@ -27,7 +27,7 @@ from knowledge.shop import queries as shop
 logger = logging.getLogger(__name__)
 
 
-class OrderFormValidator(FormValidationAction, abc.ABC):
+class OrderFormValidator(StoppableFormValidator, abc.ABC):
     """Validate ``email`` and ``order_id`` together; ask follow-ups only for eligible orders."""
 
     #: Slots asked after the order is verified and eligible.

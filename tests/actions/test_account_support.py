@@ -116,7 +116,12 @@ async def test_fallback_rephrase_then_offer_a_person(domain) -> None:
 async def test_stop_flow_deactivates_the_form(domain) -> None:
     events, messages = await run_action(ActionStopFlow(), make_tracker({}), domain)
     assert (events, responses(messages)) == ([], ["utter_ok_anything_else"])
-    events, _ = await run_action(
+    events, messages = await run_action(
         ActionStopFlow(), make_tracker({}, active_loop="cancel_order_form"), domain
     )
-    assert slot_events(events) == {"requested_slot": None}
+    assert responses(messages) == ["utter_flow_stopped"]
+    assert slot_events(events) == {
+        "confirm_cancel": None,
+        "order_eligible": None,
+        "requested_slot": None,
+    }

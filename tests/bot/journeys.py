@@ -283,6 +283,9 @@ def _check_step(
     failures: List[str] = []
     text = _reply_text(replies)
     lowered = text.lower()
+    if not text.strip() and not _buttons(replies):
+        # Issue 17: no message, inside a form or not, may go unanswered.
+        failures.append("no reply at all")
     for wanted in step.get("expect") or []:
         value = _fill(wanted, facts)
         if value.lower() not in lowered:
@@ -332,11 +335,14 @@ def _check_outcome(
             assert order is not None
             if "order_status" in wanted and order.status.value != wanted["order_status"]:
                 failures.append(f"order {order.id} is {order.status.value}")
-            if wanted.get("return_created"):
+            if "return_created" in wanted:
                 returns = session.execute(
                     select(ReturnRequest).where(ReturnRequest.order_id == order.id)
                 ).scalars()
-                if not list(returns):
+                created = bool(list(returns))
+                if created and not wanted["return_created"]:
+                    failures.append(f"a return request was recorded for order {order.id}")
+                elif not created and wanted["return_created"]:
                     failures.append(f"no return request for order {order.id}")
             if "shipping_street" in wanted and order.shipping_street != wanted["shipping_street"]:
                 failures.append(f"order {order.id} ships to {order.shipping_street!r}")
