@@ -267,6 +267,10 @@ def check_integrity(
             for sender, type_name, data in rows:
                 if type_name == "user":
                     user.setdefault(sender, []).append(json.loads(data).get("text"))
+                elif type_name == "rewind" and user.get(sender):
+                    # Routing takes a message back and logs it again with its new intent
+                    # (actions/route_message.py): one message, stored once in the end.
+                    user[sender].pop()
                 elif type_name == "bot":
                     bot.setdefault(sender, []).append(json.loads(data).get("text"))
     finally:

@@ -352,6 +352,13 @@ def reports_missing_parcel(text: str) -> bool:
     return bool(PARCEL_REPORT_WORD.search(text))
 
 
+def mostly_small_talk(message: Mapping[str, Any] | None) -> bool:
+    """Whether the small-talk intents together reach :data:`UNSURE_CONFIDENCE` ("thank you,
+    bye": thank 0.45 + goodbye 0.20): small talk, only unsure which kind."""
+    share = sum(c for name, c in ranked(message) if name in UNSURE_SMALL_TALK)
+    return share >= UNSURE_CONFIDENCE
+
+
 def ranked(message: Mapping[str, Any] | None) -> List[Tuple[str, float]]:
     """``(intent, confidence)`` of the message's ranking, best first, without nlu_fallback."""
     out: List[Tuple[str, float]] = []
@@ -419,7 +426,7 @@ def route(message: Mapping[str, Any], previous: Mapping[str, Any] | None = None)
         if cue is None or cue == name:
             return None
         return Route(cue, (orders[0],), f"order number with cue words over an unsure {name}")
-    if name in UNSURE_SMALL_TALK and unsure and not orders:
+    if name in UNSURE_SMALL_TALK and unsure and not orders and not mostly_small_talk(message):
         # A guessed "goodbye" at 26% would end a conversation the shopper meant to start.
         return Route(FALLBACK_INTENT, (), f"unsure small talk ({name})")
     if orders:

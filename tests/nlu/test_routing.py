@@ -101,6 +101,15 @@ def test_unsure_small_talk_goes_to_the_staged_fallback(intent):
     assert route(parse("thanks a lot", intent, 0.9)) is None
 
 
+def test_small_talk_unsure_only_of_its_kind_is_kept():
+    """ "thank you, bye": thank 0.45, goodbye 0.20 is small talk, not a message to clarify."""
+    both = [("thank", 0.45), ("goodbye", 0.2), ("change_shipping_address", 0.03)]
+    assert route(parse("thank you, bye", "thank", 0.45, ranking=both)) is None
+    alone = [("goodbye", 0.26), ("track_order", 0.2), ("get_refund", 0.15)]
+    decision = route(parse("about my thing from before", "goodbye", 0.26, ranking=alone))
+    assert decision is not None and decision.intent == "nlu_fallback"
+
+
 @pytest.mark.parametrize("intent", ["affirm", "deny"])
 def test_unsure_yes_and_no_stay_answers(intent):
     assert route(parse("yeah ok", intent, 0.3)) is None
