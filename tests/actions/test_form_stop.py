@@ -84,26 +84,34 @@ def events_by_type(events: List[Dict[str, Any]], kind: str) -> List[Dict[str, An
     return [e for e in events if e.get("event") == kind]
 
 
-async def test_no_to_the_return_reason_stops_the_return(domain, session_factory) -> None:
+#: What a stopped return form clears (the order number and e-mail stay).
+CLEARED_RETURN_SLOTS = {
+    "return_item": None,
+    "return_reason": None,
+    "order_eligible": None,
+    "requested_slot": None,
+}
+
+
+def return_reason_slots(session_factory) -> Dict[str, Any]:
+    """Slots of a return form asking for the reason, for a returnable order's first item."""
     order = find_order(session_factory, OrderStatus.DELIVERED, within_return_window=True)
-    item = item_names(session_factory, order.id)[0]
-    slots = {
+    return {
         "customer_id": order.customer_id,
         "order_id": str(order.id),
         "order_eligible": True,
-        "return_item": item,
+        "return_item": item_names(session_factory, order.id)[0],
         "requested_slot": "return_reason",
     }
+
+
+async def test_no_to_the_return_reason_stops_the_return(domain, session_factory) -> None:
+    slots = return_reason_slots(session_factory)
     # return_reason is filled from any text (reasons are often negations the NLU reads as deny).
     tracker = answer_tracker(slots, "return_form", "no", "deny", {"return_reason": "no"})
     events, messages = await run_action(ValidateReturnForm(), tracker, domain)
     assert responses(messages) == ["utter_flow_stopped"]
-    assert slot_events(events) == {
-        "return_item": None,
-        "return_reason": None,
-        "order_eligible": None,
-        "requested_slot": None,
-    }
+    assert slot_events(events) == CLEARED_RETURN_SLOTS
     assert events_by_type(events, "active_loop") == [
         {"event": "active_loop", "name": None, "timestamp": None}
     ]
@@ -112,15 +120,7 @@ async def test_no_to_the_return_reason_stops_the_return(domain, session_factory)
 
 
 async def test_a_negative_reason_is_still_a_reason(domain, session_factory) -> None:
-    order = find_order(session_factory, OrderStatus.DELIVERED, within_return_window=True)
-    item = item_names(session_factory, order.id)[0]
-    slots = {
-        "customer_id": order.customer_id,
-        "order_id": str(order.id),
-        "order_eligible": True,
-        "return_item": item,
-        "requested_slot": "return_reason",
-    }
+    slots = return_reason_slots(session_factory)
     text = "no, they don't fit"
     tracker = answer_tracker(slots, "return_form", text, "deny", {"return_reason": text})
     events, messages = await run_action(ValidateReturnForm(), tracker, domain)
@@ -177,10 +177,5 @@ async def test_stop_flow_ends_the_form_with_a_confirmation(domain) -> None:
     )
     events, messages = await run_action(ActionStopFlow(), tracker, domain)
     assert responses(messages) == ["utter_flow_stopped"]
-    assert slot_events(events) == {
-        "return_item": None,
-        "return_reason": None,
-        "order_eligible": None,
-        "requested_slot": None,
-    }
+    assert slot_events(events) == CLEARED_RETURN_SLOTS
     assert events_by_type(events, "active_loop")[0]["name"] is None
