@@ -27,6 +27,15 @@ CONSOLE_SECRET_FILE = "console.secret"
 _BYTES = 32
 
 
+def new_secret() -> str:
+    """A URL-safe 256-bit secret that does not start with "-" (on a command line, as in
+    ``rasa run --auth-token``, argparse would read such a value as an option: 1 in 64 did)."""
+    while True:
+        value = secrets.token_urlsafe(_BYTES)
+        if not value.startswith("-"):
+            return value
+
+
 def persistent_secret(folder: Path, name: str) -> str:
     """The secret stored in ``folder/name``, generated (URL-safe, 256 bits) when missing."""
     path = folder / name
@@ -36,7 +45,7 @@ def persistent_secret(folder: Path, name: str) -> str:
     except FileExistsError:
         return _read(path)
     with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(_BYTES))
+        handle.write(new_secret())
     logger.info("Generated a new secret in %s", path)
     return _read(path)
 

@@ -152,7 +152,7 @@ def scale_services(
             f"http://{settings.host}:{settings.action_port}/health",
         )
     )
-    token_args = ["--auth-token", rasa_token] if rasa_token else []
+    token_args = [f"--auth-token={rasa_token}"] if rasa_token else []
     token_query = f"?token={rasa_token}" if rasa_token else ""
     services.append(
         ServiceSpec(

@@ -101,8 +101,8 @@ def build_services(settings: Settings, model_dir: Path) -> List[ServiceSpec]:
                 "run",
                 "--enable-api",
                 # The HTTP API needs this token (the console sends it; the channels do not).
-                "--auth-token",
-                rasa_api_token(settings),
+                # One argument: a token may start with "-" (argparse would read an option).
+                f"--auth-token={rasa_api_token(settings)}",
                 "--cors",
                 "*",
                 "--model",

@@ -79,7 +79,7 @@ class System:
         self.commands = {
             "actions": [python, "-m", "rasa_sdk", "--actions", "actions",
                         "--port", str(ports["actions"])],
-            "rasa": [python, "-m", "rasa", "run", "--enable-api", "--auth-token", token,
+            "rasa": [python, "-m", "rasa", "run", "--enable-api", f"--auth-token={token}",
                      "--cors", "*",
                      "--model", str(model), "--endpoints", "bot/endpoints.yml",
                      "--credentials", "bot/credentials.yml", "--interface", "localhost",
