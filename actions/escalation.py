@@ -49,7 +49,7 @@ from knowledge.scoring.churn import (
     assess,
 )
 from nlu.output_keys import HANDOFF, SENTIMENT
-from nlu.routing import FALLBACK_INTENT, RANKING_MIN_CONFIDENCE
+from nlu.routing import FALLBACK_INTENT, RANKING_MIN_CONFIDENCE, ranked
 
 logger = logging.getLogger(__name__)
 
@@ -128,12 +128,8 @@ def nlu_read(parse: Mapping[str, Any]) -> bool:
         return True
     if name != FALLBACK_INTENT:
         return False
-    read = [
-        float(entry.get("confidence") or 0.0)
-        for entry in parse.get("intent_ranking") or []
-        if isinstance(entry, Mapping) and entry.get("name") not in UNREAD_INTENTS
-    ]
-    return bool(read) and max(read) >= RANKING_MIN_CONFIDENCE
+    read = [confidence for name, confidence in ranked(parse) if name not in UNREAD_INTENTS]
+    return bool(read) and read[0] >= RANKING_MIN_CONFIDENCE
 
 
 def turns_since_handback(events: Sequence[Dict[str, Any]]) -> List[Turn]:
