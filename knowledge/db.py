@@ -42,19 +42,17 @@ def make_engine(url: str) -> Engine:
 
 
 def use_wal_journal(path: str) -> str:
-    """Switch the SQLite file at ``path`` (created if missing) to the WAL journal and return the
-    journal mode now in force. The mode persists in the file, so writers whose connections this
-    project does not configure (Rasa's ``SQLTrackerStore``) commit with one append to the WAL
-    instead of a rollback journal's extra writes and syncs."""
-    import sqlite3
-    from pathlib import Path
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=5)
+    """Open the SQLite file at ``path`` (created if missing) once through :func:`make_engine`,
+    whose connections switch it to the WAL journal, and return the journal mode now in force.
+    The mode persists in the file, so writers whose connections this project does not configure
+    (Rasa's ``SQLTrackerStore``) commit with one append to the WAL instead of a rollback
+    journal's extra writes and syncs."""
+    engine = make_engine(f"sqlite:///{path}")
     try:
-        mode = str(connection.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        with engine.connect() as connection:
+            mode = str(connection.exec_driver_sql("PRAGMA journal_mode").scalar())
     finally:
-        connection.close()
+        engine.dispose()
     logger.info("SQLite %s: journal mode %s", path, mode)
     return mode
 
