@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     shop_page_products: int = 6
     # SQLite file (or SQLAlchemy URL) of Rasa's tracker store on the embedded default.
     tracker_db: str | None = None
+    # Rasa predicts and the action server reads the last this many user turns of a session (the
+    # earlier ones become a snapshot of slots, form and pause state), so a turn costs the same at
+    # message 200 as at message 10; every event is still stored (scale/tracker_window.py).
+    # 0 = the whole session, as Rasa does.
+    tracker_window_turns: int = 10
+    # Conversations whose recent window the Rasa process keeps in memory (least recently used
+    # dropped first; a dropped one is read back from the database once).
+    tracker_cache_conversations: int = 2000
 
     # Returns are accepted this many days after delivery.
     return_window_days: int = 30

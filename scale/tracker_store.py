@@ -8,7 +8,8 @@ conversation's context and the new events never reach the database). This subcla
 * pings pooled connections before use (a restarted server costs one reconnect, not an error);
 * retries ``retrieve`` / ``save`` on connection errors for ``retry_s`` seconds (a restart
   takes a second or two), so a request that arrives mid-restart waits and then succeeds;
-* streams the tracker's new events to the event broker once per save, not once per retry.
+* streams the tracker's new events to the event broker once per save, not once per retry;
+* hands Rasa each session's recent window (scale/tracker_window.py), like the embedded profile.
 
 Named in ``bot/endpoints-scale.yml`` as ``scale.tracker_store.ResilientSQLTrackerStore``.
 """
@@ -16,16 +17,16 @@ Named in ``bot/endpoints-scale.yml`` as ``scale.tracker_store.ResilientSQLTracke
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any, Awaitable, Callable, TypeVar
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from scale.tracker_window import WindowedSQLTrackerStore
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ def is_connection_error(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
-class ResilientSQLTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` with pre-ping, bounded retries and one broker publish per save."""
+class ResilientSQLTrackerStore(WindowedSQLTrackerStore):
+    """The windowed SQL tracker store with pre-ping and bounded retries."""
 
     def __init__(self, *args: Any, retry_s: float = DEFAULT_RETRY_S, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -93,22 +94,3 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             self._store_new_events(tracker)
 
         await self._with_retries("save", store)
-
-    def _store_new_events(self, tracker: DialogueStateTracker) -> None:
-        """Insert the events the database does not hold yet, in one transaction."""
-        with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
-                data = event.as_dict()
-                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                session.add(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=intent,
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
-                )
-            session.commit()
-        logger.debug("tracker %s stored", tracker.sender_id)
