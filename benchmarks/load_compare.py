@@ -76,7 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--py-spy",
         type=Path,
         default=None,
-        help="folder: py-spy records this bot's Rasa and action servers during the single row",
+        help="folder: py-spy records this bot's Rasa and action servers during the single row "
+        "(and the saturated row, in its subfolder saturated/)",
     )
 
 
@@ -180,7 +181,11 @@ class Comparison:
             self.put("single-shopper messages profiled", bot, len(results.latencies))
 
     def saturated(self, bot: Bot) -> None:
-        """N shoppers back to back: throughput and p50."""
+        """N shoppers back to back: throughput and p50; py-spy records this bot when asked
+        (into the ``saturated`` folder under the single row's)."""
+        recorders = []
+        if self.args.py_spy is not None and bot.system is not None:
+            recorders = start_py_spy(bot.system, self.args.py_spy / "saturated")
         results, wall, _ = asyncio.run(
             load.drive(
                 bot.rasa_url,
@@ -192,7 +197,12 @@ class Comparison:
                 rest_only=True,
             )
         )
+        for recorder in recorders:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(timeout=120)
         shoppers = self.args.saturated_shoppers
+        if recorders:
+            self.put("saturated messages profiled", bot, len(results.latencies))
         self.put(
             f"{shoppers} shoppers back to back (msg/s)",
             bot,

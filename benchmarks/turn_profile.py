@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 # (part, pattern in the semicolon-joined stack); the first match wins.
 RASA_PARTS: List[Tuple[str, str]] = [
     ("event broker", "rasa_broker.py"),
+    ("tracker store: save", "tracker_window.py:save"),
     ("tracker store: save", "tracker_store.py:save"),
+    ("tracker store: load", "tracker_window.py:retrieve"),
     ("tracker store: load", "tracker_store.py:retrieve"),
     ("tracker store: load", "tracker_store.py:_retrieve"),
     ("tracker store: other", "tracker_store.py"),

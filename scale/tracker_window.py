@@ -48,6 +48,7 @@ from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from knowledge.db import configure_sqlite_connection, sqlite_engine_kwargs
 from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":  # type: ignore[has-type]
+            self._pool_sqlite_connections()
         settings = Settings()
         self.window_turns = int(
             settings.tracker_window_turns if window_turns is None else window_turns
@@ -137,6 +140,15 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self._windows: OrderedDict[str, CachedWindow] = OrderedDict()
         #: How many retrieves read the whole session from the database (not from memory).
         self.sessions_read = 0
+
+    def _pool_sqlite_connections(self) -> None:
+        """Keep SQLite connections open (with the project's pragmas) instead of Rasa's engine,
+        which opens a new one for each of a turn's queries (knowledge.db.sqlite_engine_kwargs)."""
+        url = self.engine.url  # type: ignore[has-type]
+        self.engine.dispose()  # type: ignore[has-type]
+        self.engine = sa.create_engine(url, **sqlite_engine_kwargs())
+        sa.event.listen(self.engine, "connect", configure_sqlite_connection)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     # --- reading -------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from knowledge.models import (
@@ -272,22 +272,42 @@ def past_escalations(session: Session, customer_id: int) -> list[EscalationSumma
     ]
 
 
+def latest_negative_streak(session: Session, customer_id: int, page: int = 50) -> int:
+    """How many of the customer's latest messages in a row are negative (newest first)."""
+    streak = 0
+    while True:
+        labels = session.execute(
+            select(Message.sentiment_label)
+            .where(Message.customer_id == customer_id)
+            .order_by(Message.sent_at.desc(), Message.id.desc())
+            .offset(streak)
+            .limit(page)
+        ).scalars()
+        seen = 0
+        for label in labels:
+            if label != NEGATIVE:
+                return streak
+            streak += 1
+            seen += 1
+        if seen < page:
+            return streak
+
+
 def churn_inputs(session: Session, customer_id: int, now: datetime) -> ChurnInputs:
     """Every raw churn signal of one customer, as of ``now``."""
     if session.get(Customer, customer_id) is None:
         raise UnknownCustomerError(customer_id)
     orders = _orders(session, customer_id)
-    labels = session.execute(
-        select(Message.sentiment_label, Message.sentiment_score)
-        .where(Message.customer_id == customer_id)
-        .order_by(Message.sent_at, Message.id)
-    ).all()
-    streak = 0
-    for label, _score in reversed(labels):
-        if label != NEGATIVE:
-            break
-        streak += 1
-    scores = [score for _label, score in labels if score is not None]
+    # Aggregates in SQL: a customer's history grows with every turn, this query runs on each.
+    messages, negative, mean_score, last_contact = session.execute(
+        select(
+            func.count(Message.id),
+            func.sum(case((Message.sentiment_label == NEGATIVE, 1), else_=0)),
+            func.avg(Message.sentiment_score),
+            func.max(Message.sent_at),
+        ).where(Message.customer_id == customer_id)
+    ).one()
+    streak = latest_negative_streak(session, customer_id)
 
     late = {o.id for o in orders if _is_late(o, now)}
     failed = {o.id for o in orders if o.payment_status == PaymentStatus.FAILED}
@@ -313,15 +333,12 @@ def churn_inputs(session: Session, customer_id: int, now: datetime) -> ChurnInpu
         select(func.count(Escalation.id)).where(Escalation.customer_id == customer_id)
     ).scalar_one()
     last_order = max((o.placed_at for o in orders), default=None)
-    last_contact = session.execute(
-        select(func.max(Message.sent_at)).where(Message.customer_id == customer_id)
-    ).scalar_one()
     return ChurnInputs(
         customer_id=customer_id,
-        messages=len(labels),
-        negative_messages=sum(1 for label, _ in labels if label == NEGATIVE),
+        messages=int(messages or 0),
+        negative_messages=int(negative or 0),
         negative_streak=streak,
-        mean_sentiment=_round(sum(scores) / len(scores)) if scores else None,
+        mean_sentiment=_round(float(mean_score)) if mean_score is not None else None,
         late_orders=len(late),
         problem_orders=len(late | failed | returned | complained),
         open_returns=_open_returns(session, customer_id),

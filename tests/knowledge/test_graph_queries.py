@@ -22,6 +22,7 @@ from knowledge.graph.queries import (
     churn_inputs,
     customer_profile,
     daily_sentiment,
+    latest_negative_streak,
     past_escalations,
     product_opinions,
     product_trend,
@@ -357,6 +358,12 @@ def test_churn_inputs(session_factory, scenario) -> None:
     assert churn.spend == Decimal("210.00")
     assert churn.days_since_last_order == 2  # o5 on 11-18 09:00
     assert churn.days_since_last_contact == 0
+
+
+def test_negative_streak_reads_the_history_page_by_page(session_factory, scenario) -> None:
+    with session_factory() as session:
+        by_one = [latest_negative_streak(session, scenario.customer, page=n) for n in (1, 2, 3, 50)]
+    assert by_one == [2, 2, 2, 2]
 
 
 def test_product_opinions_and_trend(session_factory, scenario) -> None:
