@@ -161,7 +161,7 @@ class ActionRecordTurn(Action):
     ) -> List[Dict[str, Any]]:
         """Record the turn; the assessment's slot events, or none without ``handoff_event``."""
         await record_latest_turn(tracker)
-        if EVENT_SLOT not in (domain.get("slots") or {}):
+        if EVENT_SLOT not in tracker.slots:  # the tracker lists every slot of the domain
             return []
         return await assess_turn(dispatcher, tracker)
 
