@@ -5,9 +5,9 @@ holds a conversation while each service is killed in turn (SIGKILL of its proces
 
 * the action server: the shopper gets the polite "can't reach our shop systems" message at
   once, the service is back within ``BACK_WITHIN_S``, and the conversation goes on;
-* the Rasa server: the action server and the web app keep serving; Rasa is back (within
-  ``RASA_BACK_WITHIN_S``: its model takes longer to load than the 30 s target) and the
-  conversation goes on where it was (the tracker is on disk);
+* the Rasa server: the action server and the web app keep serving; Rasa is back within
+  ``BACK_WITHIN_S`` too (16.7 s on 2026-12-06: no TEDPolicy to load) and the conversation goes
+  on where it was (the tracker is on disk);
 * the insight web app: the bot keeps answering; the app is back.
 
 Afterwards nothing is lost: every message and reply is in the tracker store in order, every
@@ -44,10 +44,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 600
 #: The issue's target: a killed service answers again within this many seconds.
 BACK_WITHIN_S = 30.0
-#: The Rasa server misses that target: supervisord starts it again within a second, but
-#: loading the model takes ~26 s of its ~36 s (2026-12-04, 2 shared cores, this test). Bounded
-#: here so that a restart that never comes fails; the figure is printed on every run.
-RASA_BACK_WITHIN_S = 90.0
 IDENTITY_SECRET = "supervised-system-test-secret"
 API_TOKEN = "supervised-system-test-token"
 UNAVAILABLE = Settings().action_unavailable_text
@@ -239,7 +235,6 @@ def test_each_killed_service_comes_back_and_nothing_is_lost(system: System) -> N
 
     print("back after (s):", {k: round(v, 1) for k, v in system.back_after.items()})
     limits = {name: BACK_WITHIN_S for name in system.back_after}
-    limits["rasa server"] = RASA_BACK_WITHIN_S
     over = {k: round(v, 1) for k, v in system.back_after.items() if v > limits[k]}
     assert not over, f"back later than {limits}: {over}"
 
