@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     tracker_window_turns: int = 10
     # Conversations whose recent window the Rasa process keeps in memory (least recently used
     # dropped first; a dropped one is read back from the database once).
-    tracker_cache_conversations: int = 2000
+    tracker_cache_conversations: int = 1000
 
     # Returns are accepted this many days after delivery.
     return_window_days: int = 30
