@@ -31,6 +31,7 @@ from sanic.response import HTTPResponse, ResponseStream
 from channels import action_response_check
 from channels.message_guard import MAX_SENDER_CHARS, MessageGuard, OnNewMessage
 from knowledge.settings import get_settings
+from nlu.serving_load import MESSAGES
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """Health check on ``/`` and the guarded message webhook on ``/webhook``."""
         action_response_check.install()
+        on_new_message = MESSAGES.counted(on_new_message)  # the NLU's thread choice reads it
         guard = MessageGuard(get_settings())
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 

@@ -20,6 +20,7 @@ from sanic import Blueprint
 from channels import action_response_check
 from channels.message_guard import MessageGuard, clean_socketio_payload
 from knowledge.settings import get_settings
+from nlu.serving_load import MESSAGES
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ class PersistentSocketIOInput(SocketIOInput):
         # Floods, oversized and empty messages are answered here, never reach the bot
         # (channels/message_guard.py); malformed payloads are dropped before Rasa's handler.
         guard = MessageGuard(get_settings())
-        socketio_webhook = super().blueprint(guard.wrap(on_new_message))
+        counted = MESSAGES.counted(on_new_message)  # the NLU's thread choice reads it
+        socketio_webhook = super().blueprint(guard.wrap(counted))
         sio = self.sio
         assert sio is not None  # set by SocketIOInput.blueprint
         handle_message = sio.handlers[self.namespace or "/"][self.user_message_evt]

@@ -12,6 +12,9 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 # Torch CPU threads when the component config sets none (serving processes set 1: on a loaded
 # 2-core machine two threads made one e5-small forward ~10x slower; docs/performance.md).
 TORCH_THREADS_ENV = "SHOP_TORCH_THREADS"
+# Torch CPU threads of a serving forward while it is the process's only message in flight
+# (scripts/run_system.py sets it for the Rasa server; unset: always the count above).
+IDLE_TORCH_THREADS_ENV = "SHOP_TORCH_THREADS_IDLE"
 
 
 class DeviceUnavailableError(RuntimeError):
@@ -68,6 +71,21 @@ def cpu_thread_count(configured: int | None) -> int:
     if from_env.isdigit() and int(from_env) > 0:
         return int(from_env)
     return available_cpus()
+
+
+def idle_thread_count() -> int | None:
+    """``SHOP_TORCH_THREADS_IDLE`` (capped at the CPUs we may use), None when unset."""
+    from_env = os.environ.get(IDLE_TORCH_THREADS_ENV, "").strip()
+    if from_env.isdigit() and int(from_env) > 0:
+        return min(int(from_env), available_cpus())
+    return None
+
+
+def serving_threads(base: int, idle: int | None, in_flight: int) -> int:
+    """Threads of one serving forward: ``idle`` when at most one message is in flight."""
+    if idle is not None and in_flight <= 1:
+        return idle
+    return base
 
 
 def plan_for(requested: str, strict: bool, cpu_threads: int | None = None) -> DevicePlan:

@@ -133,6 +133,8 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         self.demand_thresholds: List[float] = [0.5] * len(DEMAND_ASPECTS)
         self.handoff_threshold = 0.5
         self.memory: ExampleMemory | None = None
+        # Serving on CPU: threads of a forward among other messages / alone (None: fixed).
+        self.serving_threads: Tuple[int, int | None] | None = None
 
     @classmethod
     def create(
@@ -331,7 +333,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
     ) -> IntentSentimentClassifier:
         """The trained component from model storage; an untrained one if there is none."""
         from nlu import multitask_model
-        from nlu.device import plan_for
+        from nlu.device import cpu_thread_count, idle_thread_count, plan_for
 
         component = cls(config, model_storage, resource, execution_context)
         try:
@@ -363,13 +365,30 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             cpu_threads=component.component_config[CPU_THREADS],
         )
         component.model.to(component.plan.device)
+        if component.plan.device == "cpu" and component.component_config[CPU_THREADS] is None:
+            component.serving_threads = (cpu_thread_count(None), idle_thread_count())
         return component
+
+    def _set_serving_threads(self) -> None:
+        """Both cores for a forward that is the process's only message in flight, else the
+        serving count (``SHOP_TORCH_THREADS_IDLE``; nlu.serving_load)."""
+        if self.serving_threads is None or self.serving_threads[1] is None:
+            return
+        import torch
+
+        from nlu.device import serving_threads
+        from nlu.serving_load import MESSAGES
+
+        threads = serving_threads(*self.serving_threads, MESSAGES.count)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
     # -------------------------------------------------------------- inference
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Set intent, intent_ranking, sentiment and demands on every message (batched)."""
         texts = [(m.get(TEXT) or "").strip() for m in messages]
+        self._set_serving_threads()
         results = self._predict(texts)
         for message, (intent, ranking, sentiment, demand_probs, handoff) in zip(
             messages, results, strict=True

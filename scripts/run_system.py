@@ -46,6 +46,9 @@ def service_environment(settings: Settings) -> Dict[str, str]:
     # encoder) and the web app share the cores, and two spinning threads per process made an
     # e5-small forward 338-445 ms instead of 37 ms under load (docs/performance.md).
     env.setdefault("SHOP_TORCH_THREADS", "1")
+    # ... except a forward that is the Rasa server's only message in flight: it may use both
+    # cores (single-shopper p50 2.63x -> 2.21x plain Rasa's, throughput kept; performance.md).
+    env.setdefault("SHOP_TORCH_THREADS_IDLE", "2")
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONUNBUFFERED", "1")

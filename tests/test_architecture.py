@@ -43,7 +43,7 @@ LAYERS: Tuple[Tuple[Tuple[str, ...], ...], ...] = (
     # 2. What is computed over the stores: FAQ answers and their index, churn scoring.
     (("knowledge.faq",), ("knowledge.scoring",)),
     # 3. The contract between the Rasa server and the action server (no rasa, no rasa_sdk).
-    (("nlu.output_keys", "nlu.routing", "nlu"),),
+    (("nlu.output_keys", "nlu.routing", "nlu.serving_load", "nlu"),),
     # 4. The bot at run time: Rasa components and policies, Rasa input channels, the action
     #    server, the scale-out plugins and process helpers.
     (("nlu.",), ("channels",), ("actions",), ("scale",)),

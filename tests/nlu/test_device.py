@@ -7,10 +7,14 @@ import pytest
 from nlu.device import (
     DevicePlan,
     DeviceUnavailableError,
+    available_cpus,
     cpu_thread_count,
+    idle_thread_count,
     plan_for,
     resolve_device,
+    serving_threads,
 )
+from nlu.serving_load import InFlight
 
 
 def test_auto_uses_cuda_with_mixed_precision_when_available() -> None:
@@ -54,6 +58,42 @@ def test_cpu_threads_from_the_environment_unless_configured(
     assert cpu_thread_count(3) == 3
     monkeypatch.setenv("SHOP_TORCH_THREADS", "lots")
     assert cpu_thread_count(None) >= 1
+
+
+def test_idle_threads_from_the_environment_capped_at_the_cpus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SHOP_TORCH_THREADS_IDLE", raising=False)
+    assert idle_thread_count() is None
+    monkeypatch.setenv("SHOP_TORCH_THREADS_IDLE", "64")
+    assert idle_thread_count() == min(64, available_cpus())
+    monkeypatch.setenv("SHOP_TORCH_THREADS_IDLE", "0")
+    assert idle_thread_count() is None
+
+
+def test_a_lone_message_gets_the_idle_threads_others_the_serving_count() -> None:
+    assert serving_threads(1, 2, in_flight=0) == 2
+    assert serving_threads(1, 2, in_flight=1) == 2
+    assert serving_threads(1, 2, in_flight=2) == 1
+    assert serving_threads(1, None, in_flight=1) == 1
+
+
+async def test_in_flight_counts_messages_while_they_are_handled() -> None:
+    counter = InFlight()
+    seen = []
+
+    async def handle(message: str) -> str:
+        seen.append(counter.count)
+        if message == "boom":
+            raise RuntimeError(message)
+        return message.upper()
+
+    counted = counter.counted(handle)
+    assert await counted("hi") == "HI"
+    with pytest.raises(RuntimeError):
+        await counted("boom")
+    assert seen == [1, 1]
+    assert counter.count == 0
 
 
 def test_plan_for_auto_is_cpu_on_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
