@@ -133,8 +133,9 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         self.demand_thresholds: List[float] = [0.5] * len(DEMAND_ASPECTS)
         self.handoff_threshold = 0.5
         self.memory: ExampleMemory | None = None
-        # Serving on CPU: threads of a forward among other messages / alone (None: fixed).
-        self.serving_threads: Tuple[int, int | None] | None = None
+        # Serving on CPU with SHOP_TORCH_THREADS_IDLE: torch threads of a forward among other
+        # messages / alone (None: the count plan_for set stays).
+        self.thread_counts: Tuple[int, int] | None = None
 
     @classmethod
     def create(
@@ -365,21 +366,23 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             cpu_threads=component.component_config[CPU_THREADS],
         )
         component.model.to(component.plan.device)
-        if component.plan.device == "cpu" and component.component_config[CPU_THREADS] is None:
-            component.serving_threads = (cpu_thread_count(None), idle_thread_count())
+        idle = idle_thread_count()
+        cpu = component.plan.device == "cpu"
+        if cpu and idle is not None and component.component_config[CPU_THREADS] is None:
+            component.thread_counts = (cpu_thread_count(None), idle)
         return component
 
     def _set_serving_threads(self) -> None:
         """Both cores for a forward that is the process's only message in flight, else the
         serving count (``SHOP_TORCH_THREADS_IDLE``; nlu.serving_load)."""
-        if self.serving_threads is None or self.serving_threads[1] is None:
+        if self.thread_counts is None:
             return
         import torch
 
         from nlu.device import serving_threads
         from nlu.serving_load import MESSAGES
 
-        threads = serving_threads(*self.serving_threads, MESSAGES.count)
+        threads = serving_threads(*self.thread_counts, MESSAGES.count)
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
 

@@ -53,9 +53,7 @@ class ResilientSQLTrackerStore(WindowedSQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.retry_s = float(retry_s)
         url = self.engine.url  # type: ignore[has-type]
-        self.engine.dispose()  # type: ignore[has-type]
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
-        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self.replace_engine(sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url)))
 
     async def _with_retries(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call``; on a connection error retry with backoff until ``retry_s`` passed."""

@@ -127,7 +127,11 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":  # type: ignore[has-type]
-            self._pool_sqlite_connections()
+            # Keep connections open, with the project's pragmas: Rasa's engine opens a new one
+            # for each of a turn's queries (knowledge.db.sqlite_engine_kwargs).
+            engine = sa.create_engine(self.engine.url, **sqlite_engine_kwargs())  # type: ignore[has-type]
+            sa.event.listen(engine, "connect", configure_sqlite_connection)
+            self.replace_engine(engine)
         settings = Settings()
         self.window_turns = int(
             settings.tracker_window_turns if window_turns is None else window_turns
@@ -141,13 +145,10 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         #: How many retrieves read the whole session from the database (not from memory).
         self.sessions_read = 0
 
-    def _pool_sqlite_connections(self) -> None:
-        """Keep SQLite connections open (with the project's pragmas) instead of Rasa's engine,
-        which opens a new one for each of a turn's queries (knowledge.db.sqlite_engine_kwargs)."""
-        url = self.engine.url  # type: ignore[has-type]
+    def replace_engine(self, engine: sa.engine.Engine) -> None:
+        """Use ``engine`` instead of the one Rasa's ``SQLTrackerStore`` created."""
         self.engine.dispose()  # type: ignore[has-type]
-        self.engine = sa.create_engine(url, **sqlite_engine_kwargs())
-        sa.event.listen(self.engine, "connect", configure_sqlite_connection)
+        self.engine = engine
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     # --- reading -------------------------------------------------------------------------
