@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import lru_cache
+from typing import Any, Tuple
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,8 +56,14 @@ def turn_writer() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-writer")
 
 
+#: The latest hand-over assessment of each conversation, ``sender id -> (Rasa message id,
+#: Assessment)`` (kept by actions.escalation.assess_tracker).
+assessments: OrderedDict[str, Tuple[str, Any]] = OrderedDict()
+
+
 def clear_caches() -> None:
     """Forget every cached resource (tests point the providers at a new database)."""
+    assessments.clear()
     if turn_writer.cache_info().currsize:
         turn_writer().shutdown(wait=True)
     turn_writer.cache_clear()

@@ -77,6 +77,9 @@ REVERTED_EVENT = "rewind"
 #: Messages the NLU could not read: the learned head alone never hands them over (pasted
 #: code, SQL or gibberish scored 0.98 "to a person"); the churn rules still may.
 UNREAD_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+# Conversations whose latest assessment is kept (deps.assessments), so that an escalation action
+# of the same turn reuses what action_record_turn computed (least recently assessed dropped first).
+ASSESSMENTS_KEPT = 1000
 REASON_TEXT = {
     TRIGGER_REQUEST: "Shopper asked for a person",
     TRIGGER_LEARNED: "The hand-over model says a person should take this",
@@ -174,7 +177,28 @@ def load_churn_inputs(customer_id: int | None) -> ChurnInputs | None:
 
 
 async def assess_tracker(tracker: Tracker) -> Assessment:
-    """Churn assessment of the tracker's conversation after its latest turn."""
+    """Churn assessment of the tracker's conversation after its latest turn.
+
+    Computed once per user message: the escalation action of a turn gets the assessment that
+    ``action_record_turn`` made of the same message (Rasa's message id), not a second round of
+    queries (docs/performance.md, cut 12).
+    """
+    message_id = str((tracker.latest_message or {}).get("message_id") or "")
+    kept = deps.assessments.get(tracker.sender_id)
+    if message_id and kept is not None and kept[0] == message_id:
+        deps.assessments.move_to_end(tracker.sender_id)
+        return kept[1]
+    assessment = await _assess(tracker)
+    if message_id:
+        deps.assessments[tracker.sender_id] = (message_id, assessment)
+        deps.assessments.move_to_end(tracker.sender_id)
+        while len(deps.assessments) > ASSESSMENTS_KEPT:
+            deps.assessments.popitem(last=False)
+    return assessment
+
+
+async def _assess(tracker: Tracker) -> Assessment:
+    """:func:`assess_tracker` without the per-message reuse."""
     settings = deps.settings()
     inputs = None
     try:

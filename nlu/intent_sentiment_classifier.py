@@ -334,7 +334,7 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
     ) -> IntentSentimentClassifier:
         """The trained component from model storage; an untrained one if there is none."""
         from nlu import multitask_model
-        from nlu.device import cpu_thread_count, idle_thread_count, plan_for
+        from nlu.device import cpu_thread_count, idle_thread_count, plan_for, serving_precision
 
         component = cls(config, model_storage, resource, execution_context)
         try:
@@ -366,6 +366,12 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
             cpu_threads=component.component_config[CPU_THREADS],
         )
         component.model.to(component.plan.device)
+        serving = not execution_context.is_finetuning
+        if serving and serving_precision(component.plan.device) == "bfloat16":
+            import torch
+
+            component.model.encoder.to(torch.bfloat16)
+            logger.info("serving the NLU encoder with bfloat16 weights")
         idle = idle_thread_count()
         cpu = component.plan.device == "cpu"
         if cpu and idle is not None and component.component_config[CPU_THREADS] is None:

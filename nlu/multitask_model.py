@@ -103,7 +103,8 @@ class MultiTaskModel(nn.Module):
         """Logits of every head for a batch from :func:`encode_batch`, and under ``EMBEDDING``
         the mean-pooled sentence embedding (before dropout)."""
         tensors, lexical_inputs = split_lexical(encoded)
-        hidden = self.encoder(**tensors).last_hidden_state
+        # float32 whatever the encoder's weights (a bfloat16 serving encoder: nlu.device).
+        hidden = self.encoder(**tensors).last_hidden_state.float()
         mask = tensors["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         embedding = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
         pooled = self.dropout(embedding)

@@ -313,7 +313,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = get_settings()
     config = GatewayConfig.from_settings(args.backend, settings)
     logger.info("action gateway over %s", ", ".join(config.backends))
-    web.run_app(create_app(config), host=args.host or settings.host, port=args.port, print=None)
+    # uvloop (Sanic's loop, in the lock) and no access log: the gateway adds a hop to every
+    # action call of every turn (docs/performance.md, cut 12).
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    web.run_app(
+        create_app(config),
+        host=args.host or settings.host,
+        port=args.port,
+        print=None,
+        access_log=None,
+    )
 
 
 if __name__ == "__main__":

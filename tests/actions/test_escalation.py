@@ -252,3 +252,37 @@ def test_a_routed_message_is_one_turn_not_two() -> None:
     assert [t.intent for t in turns] == ["track_order"]
     # Without the revert both would count.
     assert len(turns_since_handback([upset, routed])) == 2
+
+
+async def test_an_escalation_reuses_the_assessment_of_the_same_message(
+    domain, monkeypatch, session_factory
+) -> None:
+    fixed_clock(monkeypatch)
+    queries: List[int | None] = []
+    real = escalation.load_churn_inputs
+
+    def counting(customer_id: int | None) -> Any:
+        queries.append(customer_id)
+        return real(customer_id)
+
+    monkeypatch.setattr(escalation, "load_churn_inputs", counting)
+
+    def turn(message_id: str, handoff_event: str | None) -> Tracker:
+        tracker = tracker_for(
+            [user(ISSUE, "get_refund", NEGATIVE)],
+            {"customer_id": 1, "handoff_event": handoff_event},
+        )
+        tracker.latest_message["message_id"] = message_id
+        return tracker
+
+    events, _ = await run_action(ActionAssessHandoff(), turn("m1", None), domain)
+    assert slot_events(events)["handoff_event"] == "escalate:churn_risk"
+    events, _ = await run_action(ActionEscalate(), turn("m1", "escalate:churn_risk"), domain)
+    assert events[-1]["event"] == "pause"
+    assert queries == [1]  # the escalation of the same message queried nothing
+    with session_factory() as session:
+        [item] = escalations.queue(session)
+    assert item.churn_risk == pytest.approx(slot_events(events)["churn_risk"], abs=1e-3)
+    # A new message of the conversation is assessed again.
+    await run_action(ActionAssessHandoff(), turn("m2", None), domain)
+    assert queries == [1, 1]

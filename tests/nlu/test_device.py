@@ -8,10 +8,12 @@ from nlu.device import (
     DevicePlan,
     DeviceUnavailableError,
     available_cpus,
+    cpu_has_fast_bfloat16,
     cpu_thread_count,
     idle_thread_count,
     plan_for,
     resolve_device,
+    serving_precision,
     serving_threads,
 )
 from nlu.serving_load import InFlight
@@ -115,3 +117,36 @@ def test_plan_for_auto_uses_cuda_on_gpu_host() -> None:
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device on this machine")
     assert plan_for("auto", strict=True).device == "cuda"
+
+
+ZEN4_FLAGS = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n"
+AVX2_FLAGS = "processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n"
+
+
+def test_bfloat16_instructions_are_read_from_the_cpu_flags() -> None:
+    assert cpu_has_fast_bfloat16(ZEN4_FLAGS)
+    assert cpu_has_fast_bfloat16("flags\t: avx2 amx_bf16 amx_tile\n")
+    assert not cpu_has_fast_bfloat16(AVX2_FLAGS)
+    assert not cpu_has_fast_bfloat16("")
+
+
+def test_auto_precision_is_bfloat16_only_on_a_cpu_that_has_the_instructions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SHOP_NLU_PRECISION", raising=False)
+    assert serving_precision("cpu", fast_bfloat16=True) == "bfloat16"
+    assert serving_precision("cpu", fast_bfloat16=False) == "float32"
+    # CUDA serves float32 weights under autocast.
+    assert serving_precision("cuda", "bfloat16", fast_bfloat16=True) == "float32"
+
+
+def test_precision_comes_from_the_environment_and_rejects_unknown_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHOP_NLU_PRECISION", "float32")
+    assert serving_precision("cpu", fast_bfloat16=True) == "float32"
+    monkeypatch.setenv("SHOP_NLU_PRECISION", "BFloat16")
+    assert serving_precision("cpu", fast_bfloat16=False) == "bfloat16"
+    monkeypatch.setenv("SHOP_NLU_PRECISION", "int8")
+    with pytest.raises(ValueError, match="SHOP_NLU_PRECISION"):
+        serving_precision("cpu")

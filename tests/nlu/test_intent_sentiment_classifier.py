@@ -141,19 +141,34 @@ def test_round_trip_sets_rasa_intent_format(
         assert SENTIMENT in message.output_properties and DEMANDS in message.output_properties
 
 
+@pytest.mark.parametrize(("precision", "tolerance"), [("float32", 1e-5), ("bfloat16", 2e-2)])
 def test_loaded_model_predicts_like_trained_model(
-    config: Dict[str, Any], storage: LocalModelStorage, context: ExecutionContext
+    config: Dict[str, Any],
+    storage: LocalModelStorage,
+    context: ExecutionContext,
+    monkeypatch: pytest.MonkeyPatch,
+    precision: str,
+    tolerance: float,
 ) -> None:
+    import torch
+
+    monkeypatch.setenv("SHOP_NLU_PRECISION", precision)
     resource = Resource("same")
     component = IntentSentimentClassifier.create(config, storage, resource, context)
     component.train(training_data())
-    before = component.process([Message({TEXT: "track my parcel please"})])[0]
-    after = load(config, storage, resource, context).process(
-        [Message({TEXT: "track my parcel please"})]
-    )[0]
-    assert after.get(INTENT)["name"] == before.get(INTENT)["name"]
-    assert after.get(INTENT)["confidence"] == pytest.approx(before.get(INTENT)["confidence"], 1e-5)
-    assert after.get(SENTIMENT)["scores"] == pytest.approx(before.get(SENTIMENT)["scores"], 1e-5)
+    texts = ["track my parcel please", "hello there", "i want my money back for the shoes"]
+    before = component.process([Message({TEXT: text}) for text in texts])
+    served = load(config, storage, resource, context)
+    assert next(served.model.encoder.parameters()).dtype == getattr(torch, precision)
+    after = served.process([Message({TEXT: text}) for text in texts])
+    for old, new in zip(before, after, strict=True):
+        assert new.get(INTENT)["name"] == old.get(INTENT)["name"]
+        assert new.get(INTENT)["confidence"] == pytest.approx(
+            old.get(INTENT)["confidence"], abs=tolerance
+        )
+        assert new.get(SENTIMENT)["scores"] == pytest.approx(
+            old.get(SENTIMENT)["scores"], abs=tolerance
+        )
 
 
 def test_training_learns_the_intents(
