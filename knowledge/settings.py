@@ -186,9 +186,6 @@ class Settings(BaseSettings):
     events_db: str | None = None
     # Seconds between the insight app's reads of new event-broker rows.
     analytics_ingest_interval_s: float = 2.0
-    # Niceness added to the insight app's ingest thread: the folding yields the cores to the
-    # Rasa and action servers (knowledge/priority.py; 0 keeps the app's priority).
-    analytics_ingest_niceness: int = 10
     # Seconds between customer re-segmentations while new events arrive.
     analytics_segment_interval_s: float = 600.0
     # A user message below this intent confidence (or nlu_fallback) is listed for review;

@@ -5,8 +5,6 @@ set it consumes Rasa's Pika broker queue (scale-out profile), otherwise it polls
 broker's database every ``SHOP_ANALYTICS_INGEST_INTERVAL_S`` seconds (0 turns it off). When new
 conversations arrived, customers are re-segmented at most every
 ``SHOP_ANALYTICS_SEGMENT_INTERVAL_S`` seconds. Errors are logged and retried, never fatal.
-The polling's work runs on a thread of its own at a lower CPU priority
-(``SHOP_ANALYTICS_INGEST_NICENESS``, knowledge/priority.py): it yields the cores to the servers.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from insight.analytics.rabbit import AmqpConsumer
 from insight.web.dashboard.api import setup_api_routes
 from insight.web.keys import SESSION_FACTORY, SETTINGS
 from knowledge.settings import Settings
-from knowledge.priority import background_executor
 
 logger = logging.getLogger(__name__)
 
@@ -45,29 +42,24 @@ async def poll_sql_broker(factory: sessionmaker, settings: Settings) -> None:
     last_segmented = float("-inf")
     changed = False
     warned = False
-    loop = asyncio.get_running_loop()
-    executor = background_executor("analytics-ingest", settings.analytics_ingest_niceness)
-    try:
-        while True:
-            try:
-                result = await loop.run_in_executor(
-                    executor, ingest.ingest_sql_broker, factory, settings.resolved_events_db
-                )
-                changed = changed or result.conversations > 0
-                warned = False
-                due = time.monotonic() - last_segmented >= settings.analytics_segment_interval_s
-                if changed and due:
-                    await loop.run_in_executor(executor, resegment, factory, settings)
-                    last_segmented, changed = time.monotonic(), False
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if not warned:
-                    logger.exception("Analytics ingest failed; retrying")
-                    warned = True
-            await asyncio.sleep(settings.analytics_ingest_interval_s)
-    finally:
-        executor.shutdown(wait=False)
+    while True:
+        try:
+            result = await asyncio.to_thread(
+                ingest.ingest_sql_broker, factory, settings.resolved_events_db
+            )
+            changed = changed or result.conversations > 0
+            warned = False
+            due = time.monotonic() - last_segmented >= settings.analytics_segment_interval_s
+            if changed and due:
+                await asyncio.to_thread(resegment, factory, settings)
+                last_segmented, changed = time.monotonic(), False
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if not warned:
+                logger.exception("Analytics ingest failed; retrying")
+                warned = True
+        await asyncio.sleep(settings.analytics_ingest_interval_s)
 
 
 async def consume_amqp(factory: sessionmaker, settings: Settings) -> None:
