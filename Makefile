@@ -19,7 +19,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SHOP_DATA_DIR ?= $(CURDIR)/var
 export SHOP_TRACKER_DB ?= $(SHOP_DATA_DIR)/tracker.db
 export SHOP_EVENTS_DB ?= $(SHOP_DATA_DIR)/events.db
-export SHOP_ACTION_SERVER_URL ?= http://localhost:5055/webhook
+export SHOP_ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
 .PHONY: help venv node chromium db train model run demo test test-fast lint bench eval validate clean lock
 .PHONY: encoder-multilingual
