@@ -52,7 +52,7 @@ def test_values_come_from_the_settings() -> None:
         "3",
     )
     assert env["SANIC_WORKERS"] == "4"
-    assert env["SHOP_ACTION_SERVER_URL"] == "http://localhost:7000/webhook"
+    assert env["SHOP_ACTION_SERVER_URL"] == "http://127.0.0.1:7000/webhook"
     assert action_backend_ports(_settings()) == [7001, 7002, 7003]
 
 
