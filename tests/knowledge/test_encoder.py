@@ -385,7 +385,7 @@ BILINGUAL_TASK_ROWS = [
 
 @pytest.mark.slow
 def test_intent_sentiment_classifier_trains_on_the_converted_encoder(
-    converted: ConversionResult, tmp_path: Path
+    converted: ConversionResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from rasa.engine.graph import ExecutionContext, GraphSchema
     from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -424,8 +424,18 @@ def test_intent_sentiment_classifier_trains_on_the_converted_encoder(
     )
     texts = ["我的订单1234到哪了？", "where is my parcel", "你好啊"]
     before = component.process([Message({TEXT: t}) for t in texts])
+    # The round trip in the precision it was trained in (a CPU with bfloat16 instructions
+    # serves bfloat16 weights: checked below).
+    monkeypatch.setenv("SHOP_NLU_PRECISION", "float32")
     loaded = IntentSentimentClassifier.load(config, storage, resource, context)
     after = loaded.process([Message({TEXT: t}) for t in texts])
+    monkeypatch.setenv("SHOP_NLU_PRECISION", "bfloat16")
+    served = IntentSentimentClassifier.load(config, storage, resource, context)
+    for old, new in zip(before, served.process([Message({TEXT: t}) for t in texts]), strict=True):
+        assert new.get(INTENT)["name"] == old.get(INTENT)["name"]
+        assert new.get(INTENT)["confidence"] == pytest.approx(
+            old.get(INTENT)["confidence"], abs=0.02
+        )
 
     # The component fine-tuned and saved the XLM-R tokenizer with the encoder: Chinese is
     # tokenized into known pieces, and there are no token_type_ids to feed.
