@@ -56,8 +56,8 @@ def turn_writer() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-writer")
 
 
-#: The latest hand-over assessment of each conversation, ``sender id -> (Rasa message id,
-#: Assessment)`` (kept by actions.escalation.assess_tracker).
+#: The latest hand-over assessment of each conversation, ``sender id -> (Rasa message id and
+#: intent, Assessment)`` (kept by actions.escalation.assess_tracker).
 assessments: OrderedDict[str, Tuple[str, Any]] = OrderedDict()
 
 

@@ -180,17 +180,20 @@ async def assess_tracker(tracker: Tracker) -> Assessment:
     """Churn assessment of the tracker's conversation after its latest turn.
 
     Computed once per user message: the escalation action of a turn gets the assessment that
-    ``action_record_turn`` made of the same message (Rasa's message id), not a second round of
-    queries (docs/performance.md, cut 12).
+    ``action_record_turn`` made of the same message (Rasa's message id and the intent it was
+    read as: a message that action_route_message logged again with another intent is assessed
+    again), not a second round of queries (docs/performance.md, cut 12).
     """
-    message_id = str((tracker.latest_message or {}).get("message_id") or "")
+    latest = tracker.latest_message or {}
+    message_id = str(latest.get("message_id") or "")
+    key = f"{message_id}\n{(latest.get('intent') or {}).get('name') or ''}"
     kept = deps.assessments.get(tracker.sender_id)
-    if message_id and kept is not None and kept[0] == message_id:
+    if message_id and kept is not None and kept[0] == key:
         deps.assessments.move_to_end(tracker.sender_id)
         return kept[1]
     assessment = await _assess(tracker)
     if message_id:
-        deps.assessments[tracker.sender_id] = (message_id, assessment)
+        deps.assessments[tracker.sender_id] = (key, assessment)
         deps.assessments.move_to_end(tracker.sender_id)
         while len(deps.assessments) > ASSESSMENTS_KEPT:
             deps.assessments.popitem(last=False)

@@ -286,3 +286,8 @@ async def test_an_escalation_reuses_the_assessment_of_the_same_message(
     # A new message of the conversation is assessed again.
     await run_action(ActionAssessHandoff(), turn("m2", None), domain)
     assert queries == [1, 1]
+    # So is the same message logged again under another intent (action_route_message).
+    routed = turn("m2", None)
+    routed.latest_message["intent"] = {"name": "track_refund", "confidence": 0.9}
+    await run_action(ActionAssessHandoff(), routed, domain)
+    assert queries == [1, 1, 1]
