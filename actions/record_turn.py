@@ -5,7 +5,7 @@ is active: the domain (``bot/domain/turn_tracking.yml``) gives the slot ``turn_t
 ``custom`` slot mapping with this action and no conditions, and Rasa's default action
 ``action_extract_slots`` (run by ``MessageProcessor.handle_message`` on each message) calls the
 action of every unconditional custom mapping. It does two jobs in that one call (each round trip
-serialises the whole tracker and domain; docs/performance.md), the second first:
+serialises the whole tracker and domain; docs/performance.md):
 
 1. writes the turn into the customer knowledge graph. By default the write happens on the action
    server's background writer thread (``deps.turn_writer``), so the reply does not wait for the
@@ -159,20 +159,15 @@ class ActionRecordTurn(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        """Assess the hand-over, then record the turn; the assessment's slot events, or none
-        without ``handoff_event``.
+        """Record the turn; the assessment's slot events, or none without ``handoff_event``.
 
-        Assessing first: the background write (a few ms of ORM work) would otherwise hold the
-        GIL while the assessment, which the reply waits for, reads the customer's history (the
-        record call took 8.9 ms p50 instead of ~5; docs/performance.md, cut 12). That history is
-        the customer's *past* messages either way: the queued write of this turn was rarely
-        done before the assessment read it.
+        The write is queued before the assessment: an escalation in the same turn links to the
+        conversation that write creates (assessing first raced it: docs/performance.md, cut 12).
         """
-        events: List[Dict[str, Any]] = []
-        if EVENT_SLOT in tracker.slots:  # the tracker lists every slot of the domain
-            events = await assess_turn(dispatcher, tracker)
         await record_latest_turn(tracker)
-        return events
+        if EVENT_SLOT not in tracker.slots:  # the tracker lists every slot of the domain
+            return []
+        return await assess_turn(dispatcher, tracker)
 
 
 def _latest_user_event(tracker: Tracker) -> Dict[str, Any] | None:
