@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Tuple
+from functools import lru_cache, partial
+from typing import Any, Callable, Tuple, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,8 @@ from knowledge.faq.index import AnswerIndex, Encoder, encoder_path, index_dir, l
 from knowledge.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def settings() -> Settings:
@@ -54,6 +57,18 @@ def answer_index() -> AnswerIndex:
 def turn_writer() -> ThreadPoolExecutor:
     """One background thread that stores user turns in the knowledge graph, in arrival order."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-writer")
+
+
+async def after_queued_turns(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` run on the turn writer's thread, after every turn queued before it.
+
+    For database work that needs the rows a queued turn creates (an escalation links to the
+    turn's conversation and message); in a thread of its own when turns are written inline.
+    """
+    if not settings().record_turn_in_background:
+        return await asyncio.to_thread(function, *args)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(turn_writer(), partial(function, *args))
 
 
 #: The latest hand-over assessment of each conversation, ``sender id -> (Rasa message id and

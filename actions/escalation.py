@@ -308,7 +308,9 @@ class EscalateBase(Action, ABC):
         trigger = self.trigger(tracker)
         assessment = await assess_tracker(tracker)
         try:
-            opened, online = await asyncio.to_thread(
+            # After this turn's queued graph write, which creates the conversation and message
+            # the escalation links to (the write is queued after the assessment).
+            opened, online = await deps.after_queued_turns(
                 _open, tracker, trigger, assessment, describe(assessment, trigger)
             )
         except Exception:

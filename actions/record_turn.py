@@ -5,7 +5,7 @@ is active: the domain (``bot/domain/turn_tracking.yml``) gives the slot ``turn_t
 ``custom`` slot mapping with this action and no conditions, and Rasa's default action
 ``action_extract_slots`` (run by ``MessageProcessor.handle_message`` on each message) calls the
 action of every unconditional custom mapping. It does two jobs in that one call (each round trip
-serialises the whole tracker and domain; docs/performance.md):
+serialises the whole tracker and domain; docs/performance.md), the second first:
 
 1. writes the turn into the customer knowledge graph. By default the write happens on the action
    server's background writer thread (``deps.turn_writer``), so the reply does not wait for the
@@ -159,15 +159,20 @@ class ActionRecordTurn(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        """Record the turn; the assessment's slot events, or none without ``handoff_event``.
+        """Assess the hand-over, then record the turn; the assessment's slot events, or none
+        without ``handoff_event``.
 
-        The write is queued before the assessment: an escalation in the same turn links to the
-        conversation that write creates (assessing first raced it: docs/performance.md, cut 12).
+        Assessing first: the background write (a few ms of ORM work) would otherwise hold the
+        GIL while the assessment, which the reply waits for, reads the customer's history
+        (docs/performance.md, cut 12). That history is the customer's *past* messages either
+        way. An escalation in the same turn runs on the writer's thread after this write
+        (``deps.after_queued_turns``), so the conversation and message it links to exist.
         """
+        events: List[Dict[str, Any]] = []
+        if EVENT_SLOT in tracker.slots:  # the tracker lists every slot of the domain
+            events = await assess_turn(dispatcher, tracker)
         await record_latest_turn(tracker)
-        if EVENT_SLOT not in tracker.slots:  # the tracker lists every slot of the domain
-            return []
-        return await assess_turn(dispatcher, tracker)
+        return events
 
 
 def _latest_user_event(tracker: Tracker) -> Dict[str, Any] | None:

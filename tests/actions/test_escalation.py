@@ -291,3 +291,41 @@ async def test_an_escalation_reuses_the_assessment_of_the_same_message(
     routed.latest_message["intent"] = {"name": "track_refund", "confidence": 0.9}
     await run_action(ActionAssessHandoff(), routed, domain)
     assert queries == [1, 1, 1]
+
+
+async def test_an_escalation_in_the_turn_links_to_the_turn_its_queued_write_stores(
+    domain, session_factory, monkeypatch
+) -> None:
+    """action_record_turn assesses first and queues the graph write after; the escalation of the
+    same turn runs after that write on the writer's thread, so it links to the turn's message
+    (before, with the writer busy, it created the conversation itself and linked no message)."""
+    import asyncio
+    import threading
+
+    from sqlalchemy import select
+
+    from actions import deps
+    from actions.record_turn import ActionRecordTurn, flush_pending_turns
+    from knowledge.models import Conversation, Escalation, Message
+
+    fixed_clock(monkeypatch)
+    busy = threading.Event()
+    deps.turn_writer().submit(busy.wait, 10)  # the writer still stores an earlier turn
+    turn = [user(ISSUE, "get_refund", NEGATIVE)]
+    events, _ = await run_action(ActionRecordTurn(), tracker_for(turn, {"customer_id": 1}), domain)
+    flagged = slot_events(events)["handoff_event"]
+    assert flagged == "escalate:churn_risk"
+    escalate = tracker_for(turn, {"customer_id": 1, "handoff_event": flagged})
+    opening = asyncio.create_task(run_action(ActionEscalate(), escalate, domain))
+    await asyncio.sleep(0.2)
+    assert not opening.done()  # waits for the queued write
+    busy.set()
+    events, _ = await asyncio.wait_for(opening, 10)
+    flush_pending_turns(timeout=10)
+    assert events[-1] == {"event": "pause", "timestamp": None}
+    with session_factory() as session:
+        [conversation] = session.execute(select(Conversation)).scalars().all()
+        [message] = session.execute(select(Message)).scalars().all()
+        [opened] = session.execute(select(Escalation)).scalars().all()
+    assert conversation.sender_id == "shopper-7" and message.text == ISSUE
+    assert opened.conversation_id == conversation.id and opened.message_id == message.id
