@@ -93,7 +93,8 @@ def default_config() -> Dict[str, Any]:
         # CSVs with sentiment/demand labels (relative to the nlu package or absolute).
         TASK_DATA: ["data/sentiment_reviews.csv", "data/chat_messages.csv"],
         # Rows used per task CSV (0 = all), sampled with the seed: bounds CPU training
-        # time when long review files are listed.
+        # time when long review files are listed. A `task_data` entry
+        # {path: ..., max_examples: N} sets its own.
         MAX_TASK_EXAMPLES_PER_FILE: 0,
         # Weight of the sentiment loss relative to the intent loss.
         SENTIMENT_LOSS_WEIGHT: 1.0,
@@ -187,8 +188,23 @@ def validate_config(config: Dict[str, Any]) -> None:
     if config[MODEL_PATH] is not None and not isinstance(config[MODEL_PATH], str):
         _config_error(MODEL_PATH, config[MODEL_PATH], "null or a directory path")
     task_data = config[TASK_DATA]
-    if not isinstance(task_data, list) or not all(isinstance(p, str) for p in task_data):
-        _config_error(TASK_DATA, task_data, "a list of CSV paths")
+    if not isinstance(task_data, list) or not all(_is_task_file(e) for e in task_data):
+        _config_error(
+            TASK_DATA, task_data, "a list of CSV paths or {path: ..., max_examples: N >= 0}"
+        )
+
+
+def _is_task_file(entry: Any) -> bool:
+    """A CSV path, or a mapping of exactly ``path`` (str) and ``max_examples`` (int >= 0)."""
+    if isinstance(entry, str):
+        return True
+    return (
+        isinstance(entry, dict)
+        and set(entry) == {"path", "max_examples"}
+        and isinstance(entry["path"], str)
+        and _is_int(entry["max_examples"])
+        and entry["max_examples"] >= 0
+    )
 
 
 def _is_int(value: Any) -> bool:

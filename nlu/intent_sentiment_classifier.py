@@ -73,6 +73,7 @@ from nlu.task_data import (
     resolve_data_path,
     sample_rows,
     split_validation,
+    task_file,
     to_examples,
 )
 
@@ -109,7 +110,9 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
     def fingerprint_addon(cls, config: Dict[str, Any]) -> str | None:
         """Retrain when the task data CSVs change, not only when config or NLU data do."""
         task_data = config.get(TASK_DATA, cls.get_default_config()[TASK_DATA])
-        return fingerprint_files(task_data) if isinstance(task_data, list) else None
+        if not isinstance(task_data, list):
+            return None
+        return fingerprint_files(task_file(entry, 0)[0] for entry in task_data)
 
     def __init__(
         self,
@@ -181,10 +184,10 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
         ]
         task_rows = [
             row
-            for path in config[TASK_DATA]
-            for row in sample_rows(
-                read_task_csv(resolve_data_path(path)), config[MAX_TASK_EXAMPLES_PER_FILE], seed
+            for path, limit in (
+                task_file(entry, config[MAX_TASK_EXAMPLES_PER_FILE]) for entry in config[TASK_DATA]
             )
+            for row in sample_rows(read_task_csv(resolve_data_path(path)), limit, seed)
         ]
         examples = to_examples(intent_rows, task_rows, self.intent_labels)
         train_examples, validation_examples = split_validation(

@@ -3,9 +3,11 @@
 How the sentiment and demand heads get labels during `rasa train`:
 
 * CSV files named by the component's `task_data` config key (paths relative to the `nlu`
-  package, or absolute). Columns: `text` (required), `sentiment` (negative/neutral/positive) and
-  `demands` (aspects from `nlu.output_keys.DEMAND_ASPECTS`, separated by `;`) and `handoff`
-  (1 = the message should go to a person, 0 = not). A file without a `sentiment` column does not
+  package, or absolute; an entry ``{path: ..., max_examples: N}`` samples that file down to N
+  rows, a plain path to `max_task_examples_per_file`). Columns: `text` (required),
+  `sentiment` (negative/neutral/positive) and `demands` (aspects from
+  `nlu.output_keys.DEMAND_ASPECTS`, separated by `;`) and `handoff` (1 = the message should
+  go to a person, 0 = not). A file without a `sentiment` column does not
   label sentiment; a file with a `demands` column labels demands on every row (an empty cell
   means "no demand"). An empty `sentiment` or `handoff` cell leaves that row unlabelled for it.
 * Optional `metadata:` on NLU examples (example level overrides intent level)::
@@ -32,7 +34,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Collection, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from knowledge.language import DEFAULT_LANGUAGE, detect_language
 from nlu.output_keys import DEMAND_ASPECTS, SENTIMENT_LABELS
@@ -76,6 +78,14 @@ def resolve_data_path(path: str) -> Path:
     """An absolute path as is; a relative one relative to the `nlu` package directory."""
     candidate = Path(path)
     return candidate if candidate.is_absolute() else NLU_PACKAGE_DIR / candidate
+
+
+def task_file(entry: str | Mapping[str, Any], default_limit: int) -> Tuple[str, int]:
+    """``(path, most rows to use)`` of one `task_data` entry: a path, which uses
+    `default_limit` (`max_task_examples_per_file`), or ``{path: ..., max_examples: N}``."""
+    if isinstance(entry, str):
+        return entry, default_limit
+    return str(entry["path"]), int(entry["max_examples"])
 
 
 def fingerprint_files(paths: Iterable[str]) -> str:

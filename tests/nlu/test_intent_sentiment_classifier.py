@@ -322,6 +322,8 @@ def test_training_rejects_missing_task_file(
         ("validation_fraction", 0.9, "from 0 to 0.5"),
         ("demand_threshold", 1.5, "null (tuned)"),
         ("task_data", "data/x.csv", "list of CSV paths"),
+        ("task_data", [{"path": "data/x.csv"}], "max_examples: N >= 0"),
+        ("task_data", [{"path": "data/x.csv", "max_examples": -1}], "max_examples: N >= 0"),
         ("lexical_features", "yes", "true or false"),
         ("epoch", 3, "one of the keys"),
     ],
@@ -385,6 +387,20 @@ def test_fingerprint_changes_with_task_data(config: Dict[str, Any], task_csv: Pa
     before = IntentSentimentClassifier.fingerprint_addon(config)
     task_csv.write_text(task_csv.read_text() + "new row,positive,\n", encoding="utf-8")
     assert IntentSentimentClassifier.fingerprint_addon(config) != before
+    capped = {**config, "task_data": [{"path": str(task_csv), "max_examples": 3}]}
+    assert IntentSentimentClassifier.fingerprint_addon(capped) == (
+        IntentSentimentClassifier.fingerprint_addon(config)
+    )
+
+
+def test_a_task_file_entry_sets_its_own_row_limit() -> None:
+    from nlu.task_data import task_file
+
+    assert task_file("data/chat_messages.csv", 300) == ("data/chat_messages.csv", 300)
+    assert task_file({"path": "data/reviews.csv", "max_examples": 0}, 300) == (
+        "data/reviews.csv",
+        0,
+    )
 
 
 @pytest.mark.gpu
@@ -464,3 +480,21 @@ def test_model_saved_before_lexical_features_still_loads(
     component = load({**config, "lexical_features": True}, storage, resource, context)
     assert component.model.lexical is None
     assert component.process([Message({TEXT: "hello"})])[0].get(INTENT)["name"] in INTENT_EXAMPLES
+
+
+def test_training_samples_each_task_file_to_its_own_limit(
+    config: Dict[str, Any],
+    task_csv: Path,
+    storage: LocalModelStorage,
+    context: ExecutionContext,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A long file listed with ``max_examples`` gives that many rows; a plain path gives all
+    of its rows when ``max_task_examples_per_file`` is 0 (the hand-written chat messages)."""
+    entries = [{"path": str(task_csv), "max_examples": 2}, str(task_csv)]
+    component = IntentSentimentClassifier.create(
+        {**config, "task_data": entries, "epochs": 1}, storage, Resource("caps"), context
+    )
+    with caplog.at_level(logging.INFO, logger="nlu.intent_sentiment_classifier"):
+        component.train(training_data())
+    assert f"{2 + len(TASK_ROWS)} task rows" in caplog.text
