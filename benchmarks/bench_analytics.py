@@ -4,7 +4,9 @@
   disk, same events: the time ``publish`` blocks Rasa's event loop (p50 / p95) and, for the
   buffered one, until everything is written;
 * ingest: broker rows folded into the analytics tables (events per second);
-* measures: each of the 12 measures over the folded conversations (ms).
+* measures: each of the 12 measures over the folded conversations (ms);
+* fold by length: folding one new turn into a conversation of 1, 50 and 200 turns (ms p50,
+  and turn 200 / turn 1): the ingest rebuilds a touched conversation from all its events.
 
 Events are the fixed test log (tests/analytics/data/event_log.json) copied under new sender
 ids and days, so the figures come from Rasa-shaped events.
@@ -120,6 +122,61 @@ def bench_tracker_saves(events: list[dict[str, Any]], folder: Path) -> None:
             broker.flush()
 
 
+def long_conversation_turns(turns: int) -> list[list[dict[str, Any]]]:
+    """``turns`` user turns (with the bot's events after each) of one conversation, built from
+    the test log's longest conversation, each turn at its own time and message id."""
+    log = [item for item in json.loads(LOG.read_text()) if item["sender_id"] == "c1"]
+    templates: list[list[dict[str, Any]]] = []
+    for item in log:
+        if item["event"] == "user" or not templates:
+            templates.append([])
+        templates[-1].append(item)
+    templates = [t for t in templates if t[0]["event"] == "user"]
+    out = []
+    for i in range(turns):
+        turn = json.loads(json.dumps(templates[i % len(templates)]))
+        for j, item in enumerate(turn):
+            item["sender_id"] = "long-conversation"
+            item["timestamp"] = 1_790_000_000 + i * 10 + j * 0.01
+            if item.get("message_id"):
+                item["message_id"] = f"turn-{i}"
+        out.append(turn)
+    return out
+
+
+def bench_fold_by_length(folder: Path, quick: bool) -> None:
+    """Fold one new turn at a time into one conversation: ms p50 around turns 1, 50, 200."""
+    from insight.analytics.events import normalise
+    from insight.analytics.fold import fold
+    from knowledge.db import make_engine, make_session_factory
+    from knowledge.migrate import upgrade
+
+    url = f"sqlite:///{folder / 'fold-by-length.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    windows = {1: range(0, 5), 50: range(48, 53), 200: range(196, 201)}
+    last = 50 if quick else 200
+    times: dict[int, list[float]] = {turn: [] for turn in windows}
+    for i, turn in enumerate(long_conversation_turns(last + 1)):
+        events = [normalise(item) for item in turn]
+        start = time.perf_counter()
+        fold(factory, events, "bench")
+        took = (time.perf_counter() - start) * 1000
+        for at, window in windows.items():
+            if i in window:
+                times[at].append(took)
+    engine.dispose()
+    p50 = {at: statistics.median(v) for at, v in times.items() if v}
+    shown = ", ".join(f"turn {at} {value:.1f} ms" for at, value in p50.items())
+    ratio = p50[max(p50)] / p50[1]
+    print(
+        f"fold one turn into one conversation, p50: {shown} (turn {max(p50)} / turn 1: "
+        f"{ratio:.2f}x)",
+        flush=True,
+    )
+
+
 def run(args: argparse.Namespace) -> None:
     """Print the figures."""
     from insight.analytics import ingest, measures
@@ -130,6 +187,7 @@ def run(args: argparse.Namespace) -> None:
     from knowledge.shop.seed import seed
 
     folder = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
+    bench_fold_by_length(folder, args.quick)
     bench_publish(copies(2 if args.quick else 6), folder)
     bench_tracker_saves(copies(2 if args.quick else 6), folder)
 

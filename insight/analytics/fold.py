@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,17 +103,22 @@ def _insert_ignoring_duplicates(session: Session):  # type: ignore[no-untyped-de
         )
     if dialect == "sqlite":
         return sqlite.insert(AnalyticsEvent).on_conflict_do_nothing(index_elements=["event_key"])
-    from sqlalchemy import insert
-
     return insert(AnalyticsEvent)
 
 
 def load_events(session: Session, sender_id: str) -> list[RawEvent]:
-    """Every stored event of one conversation."""
+    """Every stored event of one conversation (columns only: no ORM objects, since a long
+    conversation's rebuild reads thousands of them every ingest round)."""
     rows = session.execute(
-        select(AnalyticsEvent).where(AnalyticsEvent.sender_id == sender_id)
-    ).scalars()
-    return [RawEvent(r.event_key, r.sender_id, r.event_type, r.timestamp, r.data) for r in rows]
+        select(
+            AnalyticsEvent.event_key,
+            AnalyticsEvent.sender_id,
+            AnalyticsEvent.event_type,
+            AnalyticsEvent.timestamp,
+            AnalyticsEvent.data,
+        ).where(AnalyticsEvent.sender_id == sender_id)
+    )
+    return [RawEvent(*row) for row in rows]
 
 
 def rebuild(session: Session, sender_ids: Iterable[str], category_of: CategoryLookup) -> int:
@@ -162,57 +167,66 @@ def clear(session: Session) -> None:
 
 
 def _write(session: Session, facts: ConversationFacts) -> None:
+    """Insert the conversation's summary row and its message rows (Core inserts: ORM objects
+    cost more than the derivation itself for a long conversation)."""
     assert facts.started_at is not None and facts.ended_at is not None
     scored = facts.scored()
-    session.add(
-        AnalyticsConversation(
-            sender_id=facts.sender_id,
-            customer_id=facts.customer_id,
-            channel=facts.channel,
-            language=facts.language,
-            started_at=facts.started_at,
-            ended_at=facts.ended_at,
-            user_messages=facts.user_messages,
-            bot_messages=facts.bot_messages,
-            agent_messages=facts.agent_messages,
-            escalated=facts.escalated,
-            escalation_reason=facts.escalation_reason,
-            escalated_at=facts.escalated_at,
-            first_agent_response_at=facts.first_agent_response_at,
-            resolved_at=facts.resolved_at,
-            agent_name=facts.agent_name,
-            csat=facts.csat,
-            opening_sentiment=scored[0] if scored else None,
-            closing_sentiment=scored[-1] if scored else None,
-            intents=facts.intents(),
-            products=facts.products(),
-            categories=facts.categories(),
-            first_text=facts.messages[0].text[:500],
-        )
+    session.execute(
+        insert(AnalyticsConversation),
+        [
+            {
+                "sender_id": facts.sender_id,
+                "customer_id": facts.customer_id,
+                "channel": facts.channel,
+                "language": facts.language,
+                "started_at": facts.started_at,
+                "ended_at": facts.ended_at,
+                "user_messages": facts.user_messages,
+                "bot_messages": facts.bot_messages,
+                "agent_messages": facts.agent_messages,
+                "escalated": facts.escalated,
+                "escalation_reason": facts.escalation_reason,
+                "escalated_at": facts.escalated_at,
+                "first_agent_response_at": facts.first_agent_response_at,
+                "resolved_at": facts.resolved_at,
+                "agent_name": facts.agent_name,
+                "csat": facts.csat,
+                "opening_sentiment": scored[0] if scored else None,
+                "closing_sentiment": scored[-1] if scored else None,
+                "intents": facts.intents(),
+                "products": facts.products(),
+                "categories": facts.categories(),
+                "first_text": facts.messages[0].text[:500],
+            }
+        ],
     )
-    for m in facts.messages:
-        session.add(
-            AnalyticsMessage(
-                event_key=m.event_key,
-                sender_id=m.sender_id,
-                turn=m.turn,
-                sent_at=m.sent_at,
-                text=m.text,
-                channel=m.channel,
-                customer_id=m.customer_id if m.customer_id is not None else facts.customer_id,
-                intent=m.intent,
-                intent_confidence=m.intent_confidence,
-                best_guess=m.best_guess,
-                best_guess_confidence=m.best_guess_confidence,
-                sentiment_label=m.sentiment_label,
-                sentiment_score=m.sentiment_score,
-                sentiment_confidence=m.sentiment_confidence,
-                demands=m.demands,
-                products=m.products,
-                categories=m.categories,
-                faq_outcome=m.faq_outcome,
-                rating=m.rating,
-                failed_lookup=m.failed_lookup,
-            )
-        )
-    session.flush()
+    if not facts.messages:
+        return
+    session.execute(
+        insert(AnalyticsMessage),
+        [
+            {
+                "event_key": m.event_key,
+                "sender_id": m.sender_id,
+                "turn": m.turn,
+                "sent_at": m.sent_at,
+                "text": m.text,
+                "channel": m.channel,
+                "customer_id": m.customer_id if m.customer_id is not None else facts.customer_id,
+                "intent": m.intent,
+                "intent_confidence": m.intent_confidence,
+                "best_guess": m.best_guess,
+                "best_guess_confidence": m.best_guess_confidence,
+                "sentiment_label": m.sentiment_label,
+                "sentiment_score": m.sentiment_score,
+                "sentiment_confidence": m.sentiment_confidence,
+                "demands": m.demands,
+                "products": m.products,
+                "categories": m.categories,
+                "faq_outcome": m.faq_outcome,
+                "rating": m.rating,
+                "failed_lookup": m.failed_lookup,
+            }
+            for m in facts.messages
+        ],
+    )
