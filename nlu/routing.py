@@ -89,6 +89,11 @@ UNSURE_CONFIDENCE = 0.5
 #: Small talk the bot acts on only when the NLU is sure (affirm and deny are answers to the
 #: bot's questions and stay as they are); unsure, the message goes to the staged fallback.
 UNSURE_SMALL_TALK = frozenset({"greet", "goodbye", "thank", "bot_challenge"})
+#: Replies to the bot (yes, no, thanks, bye): as the first message of a session they answer
+#: nothing, so the bot acts on them only from this confidence ("about my thing from before" was
+#: read as goodbye at 0.52, "the stuff" as affirm at 0.27); below it, the staged fallback.
+OPENING_REPLIES = frozenset({"affirm", "deny", "goodbye", "thank"})
+OPENING_REPLY_CONFIDENCE = 0.8
 #: A ranked transactional intent must reach this to be routed to without a cue word (below it
 #: the guesses are offered as buttons: "1001; DROP TABLE orders;--" was sent into change_order
 #: at 0.21).
@@ -429,6 +434,13 @@ def route(message: Mapping[str, Any], previous: Mapping[str, Any] | None = None)
     if name in UNSURE_SMALL_TALK and unsure and not orders and not mostly_small_talk(message):
         # A guessed "goodbye" at 26% would end a conversation the shopper meant to start.
         return Route(FALLBACK_INTENT, (), f"unsure small talk ({name})")
+    if (
+        previous is None
+        and name in OPENING_REPLIES
+        and intent_confidence(message) < OPENING_REPLY_CONFIDENCE
+        and not orders
+    ):
+        return Route(FALLBACK_INTENT, (), f"unsure {name} opening the session")
     if orders:
         target = cue_flow(text)
         reason = "cue words"

@@ -102,9 +102,11 @@ def test_unsure_small_talk_goes_to_the_staged_fallback(intent):
 
 
 def test_small_talk_unsure_only_of_its_kind_is_kept():
-    """ "thank you, bye": thank 0.45, goodbye 0.20 is small talk, not a message to clarify."""
+    """ "thank you, bye": thank 0.45, goodbye 0.20 is small talk, not a message to clarify
+    (later in a session; as its first message see the opening-reply test below)."""
     both = [("thank", 0.45), ("goodbye", 0.2), ("change_shipping_address", 0.03)]
-    assert route(parse("thank you, bye", "thank", 0.45, ranking=both)) is None
+    earlier = parse("where is order 1043", "track_order", 0.9)
+    assert route(parse("thank you, bye", "thank", 0.45, ranking=both), earlier) is None
     alone = [("goodbye", 0.26), ("track_order", 0.2), ("get_refund", 0.15)]
     decision = route(parse("about my thing from before", "goodbye", 0.26, ranking=alone))
     assert decision is not None and decision.intent == "nlu_fallback"
@@ -112,7 +114,21 @@ def test_small_talk_unsure_only_of_its_kind_is_kept():
 
 @pytest.mark.parametrize("intent", ["affirm", "deny"])
 def test_unsure_yes_and_no_stay_answers(intent):
-    assert route(parse("yeah ok", intent, 0.3)) is None
+    earlier = parse("cancel order 1043", "cancel_order", 0.9)
+    assert route(parse("yeah ok", intent, 0.3), earlier) is None
+
+
+@pytest.mark.parametrize("intent", ["affirm", "deny", "goodbye", "thank"])
+def test_an_unsure_reply_opening_the_session_goes_to_the_staged_fallback(intent):
+    """As a session's first message a yes, no, thanks or bye answers nothing: "the stuff" read
+    as affirm at 0.27 and "about my thing from before" as goodbye at 0.52 get the guesses."""
+    decision = route(parse("about my thing from before", intent, 0.52))
+    assert decision is not None and decision.intent == "nlu_fallback"
+    assert "opening the session" in decision.reason
+    assert route(parse("yes", intent, 0.95)) is None  # sure of itself: kept
+    later = parse("about my thing from before", intent, 0.52)
+    earlier = parse("hello", "greet", 0.9)
+    assert route(later, earlier) is None  # later in the session the usual bars apply
 
 
 def test_without_cue_words_an_unsure_message_follows_the_ranking():
