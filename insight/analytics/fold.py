@@ -200,8 +200,6 @@ def _write(session: Session, facts: ConversationFacts) -> None:
             }
         ],
     )
-    if not facts.messages:
-        return
     session.execute(
         insert(AnalyticsMessage),
         [
