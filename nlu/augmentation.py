@@ -5,8 +5,9 @@ punctuation, with typos, and wrap the request in context ("hi. ... this is the t
 `augment` adds, for a fraction of the intent examples, one copy with such noise, seeded and
 deterministic; copies of concrete requests (cancel, track, refund...) often get an angry clause,
 so that an angry request is still read as the request. Noise never touches digits (order
-numbers keep their meaning), and Chinese text only loses punctuation or gains a context clause
-(character typos would change words).
+numbers keep their meaning). Chinese copies get the slips Chinese shoppers make instead of letter
+typos (IME homophones, chat spellings, particles, traditional characters; nlu/chinese_noise.py)
+and may lose punctuation or gain a context clause.
 Pure Python: imported by training only.
 """
 
@@ -19,6 +20,7 @@ import string
 from typing import Callable, Collection, List, Sequence, Tuple
 
 from knowledge.language import detect_language
+from nlu.chinese_noise import chinese_variant
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,23 @@ EN_PREFIXES = (
     "um",
 )
 EN_SUFFIXES = ("thanks", "thx", "pls", "asap", "please help", "??", "!!!", "cheers", "ty")
-ZH_PREFIXES = ("你好", "亲", "在吗", "请问", "喂", "麻烦问一下", "真是气死了", "第三次问了", "急")
+ZH_PREFIXES = (
+    "你好",
+    "亲",
+    "在吗",
+    "请问",
+    "喂",
+    "麻烦问一下",
+    "真是气死了",
+    "第三次问了",
+    "急",
+    "是这样的",
+    "不好意思打扰一下",
+    "哈喽",
+    "那个",
+    "在不在",
+    "等半天了",
+)
 ZH_SUFFIXES = ("谢谢", "快点", "？？", "!!!", "急急急", "麻烦了", "好吗")
 
 # Anger around a concrete request (cancel, track, refund...): the request, not `complaint`, is
@@ -65,6 +83,10 @@ ZH_ANGRY = (
     "服务太差了",
     "再这样我就投诉",
 )
+# Share of the noisy Chinese copies typed with chat spellings, IME slips, a particle or
+# traditional characters (nlu/chinese_noise.py); the others and half of these lose their
+# punctuation or gain a context clause.
+ZH_SPELLING_SHARE = 0.6
 # Share of the noisy copies of such intents that get an angry clause.
 ANGRY_SHARE = 0.5
 
@@ -166,7 +188,10 @@ def noisy_variant(text: str, rng: random.Random) -> str:
             strip_punctuation,
             lambda t: with_context(t, rng, chinese=True),
         )
-        return rng.choice(ops)(text)
+        variant = chinese_variant(text, rng) if rng.random() < ZH_SPELLING_SHARE else text
+        if variant == text or rng.random() < 0.5:
+            variant = rng.choice(ops)(variant)
+        return variant if variant != text else with_context(text, rng, chinese=True)
     variant = text
     if rng.random() < 0.6:
         variant = chat_style(variant, rng)

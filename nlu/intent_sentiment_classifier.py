@@ -80,6 +80,9 @@ from nlu.task_data import (
 logger = logging.getLogger(__name__)
 
 PRODUCT_ENTITY = "product"
+# The modules that write the noisy training copies (relative to the nlu package): a change to
+# them changes the training data, so they are part of the fingerprint.
+NOISE_RECIPE_FILES = ("augmentation.py", "chinese_noise.py")
 # Intents whose noisy training copies may carry an angry clause (nlu/augmentation.py): a
 # concrete request said in anger is still that request.
 ANGRY_AUGMENTED_INTENTS = TRANSACTIONAL | {"delete_account"}
@@ -108,11 +111,13 @@ class IntentSentimentClassifier(IntentClassifier, GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> str | None:
-        """Retrain when the task data CSVs change, not only when config or NLU data do."""
+        """Retrain when the task data CSVs or the noise recipe change, not only when config or
+        NLU data do (the noisy copies are training data that no data file shows)."""
         task_data = config.get(TASK_DATA, cls.get_default_config()[TASK_DATA])
         if not isinstance(task_data, list):
             return None
-        return fingerprint_files(task_file(entry, 0)[0] for entry in task_data)
+        paths = [task_file(entry, 0)[0] for entry in task_data]
+        return fingerprint_files([*paths, *NOISE_RECIPE_FILES])
 
     def __init__(
         self,

@@ -393,6 +393,21 @@ def test_fingerprint_changes_with_task_data(config: Dict[str, Any], task_csv: Pa
     )
 
 
+def test_fingerprint_covers_the_noise_recipe(
+    config: Dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Changing how noisy copies are written retrains the model (they are training data)."""
+    import nlu.intent_sentiment_classifier as module
+
+    recipe = tmp_path / "recipe.py"
+    recipe.write_text("A = 1\n", encoding="utf-8")
+    assert {"augmentation.py", "chinese_noise.py"} <= set(module.NOISE_RECIPE_FILES)
+    monkeypatch.setattr(module, "NOISE_RECIPE_FILES", (str(recipe),))
+    before = IntentSentimentClassifier.fingerprint_addon(config)
+    recipe.write_text("A = 2\n", encoding="utf-8")
+    assert IntentSentimentClassifier.fingerprint_addon(config) != before
+
+
 def test_a_task_file_entry_sets_its_own_row_limit() -> None:
     from nlu.task_data import task_file
 
