@@ -398,10 +398,12 @@ def test_fingerprint_covers_the_noise_recipe(
 ) -> None:
     """Changing how noisy copies are written retrains the model (they are training data)."""
     import nlu.intent_sentiment_classifier as module
+    from nlu.task_data import resolve_data_path
 
     recipe = tmp_path / "recipe.py"
     recipe.write_text("A = 1\n", encoding="utf-8")
     assert {"augmentation.py", "chinese_noise.py"} <= set(module.NOISE_RECIPE_FILES)
+    assert all(resolve_data_path(name).is_file() for name in module.NOISE_RECIPE_FILES)
     monkeypatch.setattr(module, "NOISE_RECIPE_FILES", (str(recipe),))
     before = IntentSentimentClassifier.fingerprint_addon(config)
     recipe.write_text("A = 2\n", encoding="utf-8")
