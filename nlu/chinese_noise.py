@@ -82,7 +82,7 @@ def with_particle(text: str, rng: random.Random) -> str:
     return stripped + rng.choice(PARTICLES) + text[len(stripped) :].strip()
 
 
-def to_traditional(text: str, rng: random.Random) -> str:
+def to_traditional(text: str) -> str:
     """`text` in traditional characters (those of the table; others stay as they are)."""
     return "".join(TRADITIONAL.get(char, char) for char in text)
 
@@ -91,7 +91,7 @@ def chinese_variant(text: str, rng: random.Random) -> str:
     """One noisy Chinese copy: mostly chat spellings and particles, seldom traditional."""
     roll = rng.random()
     if roll < 0.1:
-        return to_traditional(text, rng)
+        return to_traditional(text)
     variant = chat_spellings(text, rng)
     if variant == text or rng.random() < 0.4:
         variant = with_particle(variant, rng)
