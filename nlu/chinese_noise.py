@@ -7,7 +7,8 @@ substitution below keeps the meaning of the message; digits are never touched.
 
 Why a table of our own and not a library: OpenCC / zhconv are not in the lock, and the copies
 only need the few hundred characters of shop chat (a test checks every pair maps one character
-to one character). Pure Python: imported by training only.
+to one character). Pure Python: imported by training, and by nlu/routing.py, which reads
+traditional characters and chat spellings of its cue words back as the standard ones.
 """
 
 from __future__ import annotations

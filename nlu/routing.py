@@ -15,7 +15,9 @@ whether the message should start a transactional flow instead of what the NLU sa
   transactional intent of its ranking, else to the previous message's flow;
 * a report of a late or missing parcel, or a request to track, without a number (fallback, a
   delivery or product FAQ, placing an order, a complaint) goes to tracking, which lists a
-  signed-in shopper's orders on their way.
+  signed-in shopper's orders on their way;
+* a message that says outright it is a complaint (投诉, "I want to complain"), read unsure as an
+  FAQ or fallback, goes to the complaint flow.
 
 :func:`guesses` picks the intents offered as buttons when the bot is unsure. Part of the NLU
 contract layer (like ``nlu/output_keys.py``): both the dialogue policy (``nlu/routing_policy.py``,
@@ -28,7 +30,10 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
+
+from nlu.chinese_noise import TRADITIONAL
 
 logger = logging.getLogger(__name__)
 
@@ -183,11 +188,10 @@ LATE_WORD = _words(
     r"\bparcel\b.{0,40}\b(not|never|yet)\b",
     "到哪",
     "在哪",
-    "还没到",
-    "没到",
-    "没收到",
-    "还没收到",
+    "没有?到",
+    "没有?收到",
     "未收到",
+    "(什么时候|几时|多久)(能|才|可以)?(到|送到|发货)",
     "物流",
     "快递",
     "催",
@@ -209,14 +213,12 @@ PARCEL_REPORT_WORD = _words(
     r"\b(parcel|package|order|delivery|shipment|stuff)\b",
     r"\bstill waiting\b",
     r"\bno sign of\b",
-    "还没到",
-    "没收到",
-    "还没收到",
+    "没有?到",
+    "没有?收到",
     "未收到",
     "到哪",
     "怎么还没",
     "迟迟",
-    "没到",
 )
 # Asking to track with no number ("I want to track an order"), read as placing an order or an FAQ.
 TRACK_REQUEST_WORD = _words(
@@ -231,6 +233,17 @@ TRACK_REQUEST_WORD = _words(
     "包裹到哪",
     "快递到哪",
 )
+# Saying outright that this is a complaint ("我要投诉一下这个充电宝" read as product_question 0.40).
+COMPLAINT_WORD = _words(
+    r"\b(make|file|lodge|raise|submit|register) an? (formal )?complaint\b",
+    r"\bi (want|would like|wanna|need) to complain\b",
+    r"\bi'?m complaining\b",
+    "投诉",
+)
+COMPLAINT = "complaint"
+#: Intents an outright complaint is taken away from when the NLU is unsure.
+COMPLAINT_INSTEAD_OF = FAQ_INTENTS | {FALLBACK_INTENT}
+
 #: Intents a tracking request or parcel report (no number) is taken away from.
 TRACK_INSTEAD_OF = frozenset(
     {
@@ -242,6 +255,40 @@ TRACK_INSTEAD_OF = frozenset(
         "product_question",
     }
 )
+# Chat spellings and IME slips of cue words (nlu/chinese_noise.py makes the same ones in
+# training copies): matched as the standard word. Longer spellings first.
+CHAT_SPELLING_OF = (
+    ("肿么", "怎么"),
+    ("怎莫", "怎么"),
+    ("咋", "怎么"),
+    ("神马", "什么"),
+    ("啥", "什么"),
+    ("木有", "没有"),
+    ("没得", "没有"),
+    ("定单", "订单"),
+    ("以经", "已经"),
+    ("帐", "账"),
+    ("快滴", "快递"),
+)
+
+
+@lru_cache(maxsize=1)
+def _simplified_table() -> Dict[int, str]:
+    return str.maketrans({trad: simp for simp, trad in TRADITIONAL.items()})
+
+
+def cue_text(text: str) -> str:
+    """``text`` as the cue words are written: traditional characters simplified, Chinese chat
+    spellings standardised (为什么我的定单1052还木有到 -> ...订单1052还没有到). Digits and
+    Latin text are kept."""
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return text
+    text = text.translate(_simplified_table())
+    for spelling, word in CHAT_SPELLING_OF:
+        text = text.replace(spelling, word)
+    return text
+
+
 BARE_ORDER = re.compile(
     r"^\s*(?:(?:order|ordr|no\.?|number|nr\.?|#|订单号?|单号)\s*[:：#]?\s*)?#?(\d{3,12})\s*[.!?。！？]*\s*$",
     re.IGNORECASE,
@@ -333,6 +380,7 @@ def bare_value(message: Mapping[str, Any]) -> Tuple[str, Dict[str, Any]] | None:
 
 def cue_flow(text: str) -> str | None:
     """The transactional intent the message's cue words imply, most specific first."""
+    text = cue_text(text)
     if REFUND_WORD.search(text):
         if RETURN_WORD.search(text) and not REFUND_STATUS_WORD.search(text):
             return RETURN
@@ -354,7 +402,7 @@ def cue_flow(text: str) -> str | None:
 
 def reports_missing_parcel(text: str) -> bool:
     """True for a report that a parcel is late, missing or has not come (no number needed)."""
-    return bool(PARCEL_REPORT_WORD.search(text))
+    return bool(PARCEL_REPORT_WORD.search(cue_text(text)))
 
 
 def mostly_small_talk(message: Mapping[str, Any] | None) -> bool:
@@ -452,9 +500,11 @@ def route(message: Mapping[str, Any], previous: Mapping[str, Any] | None = None)
             return None
         return Route(target, (orders[0],), f"order number with {reason} ({name})")
     if name in TRACK_INSTEAD_OF and (
-        reports_missing_parcel(text) or TRACK_REQUEST_WORD.search(text)
+        reports_missing_parcel(text) or TRACK_REQUEST_WORD.search(cue_text(text))
     ):
         return Route(TRACK, (), f"tracking request or missing parcel report ({name})")
+    if name in COMPLAINT_INSTEAD_OF and unsure and COMPLAINT_WORD.search(text):
+        return Route(COMPLAINT, (), f"outright complaint ({name})")
     return None
 
 

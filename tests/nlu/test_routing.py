@@ -14,6 +14,7 @@ from actions.clarify import guess_buttons, guess_question
 from nlu.routing import (
     ROUTED_KEY,
     cue_flow,
+    cue_text,
     guesses,
     latest_and_previous,
     reports_missing_parcel,
@@ -68,6 +69,12 @@ def parse(
         ("订单1043的退款到账了吗", "nlu_fallback", "track_refund"),
         ("帮我取消订单1043", "check_cancellation_fee", "cancel_order"),
         ("订单1043开发票", "nlu_fallback", "get_invoice"),
+        # Chat spellings, IME slips and traditional characters of the cue words.
+        ("为什么我的定单1052还木有到", "complaint", "track_order"),
+        ("订单1043咋还没有到", "nlu_fallback", "track_order"),
+        ("訂單1043還沒到", "nlu_fallback", "track_order"),
+        ("訂單1043我要退貨", "check_refund_policy", "get_refund"),
+        ("定单1043的退款到帐了吗", "nlu_fallback", "track_refund"),
     ],
 )
 def test_an_order_number_with_cue_words_starts_the_cued_flow(text, intent, expected):
@@ -75,6 +82,13 @@ def test_an_order_number_with_cue_words_starts_the_cued_flow(text, intent, expec
     assert decision is not None and decision.intent == expected, decision
     assert decision.entities[0]["entity"] == "order_id"
     assert decision.entities[0]["value"] == ORDER_NUMBER.search(text).group()
+
+
+def test_cue_text_standardises_chinese_chat_spellings_and_keeps_the_rest():
+    assert cue_text("为什么我的定单1052还木有到") == "为什么我的订单1052还没有到"
+    assert cue_text("訂單1043還沒到") == "订单1043还没到"
+    assert cue_text("where is order 1043") == "where is order 1043"
+    assert cue_flow("我的定单1052到底啥时候到") == "track_order"
 
 
 def test_a_transactional_intent_is_left_to_its_rule():
@@ -158,6 +172,8 @@ def test_a_confident_small_talk_intent_with_a_number_but_no_cue_is_kept():
         "still waiting for my stuff, its been ages",
         "我的快递怎么还没到",
         "包裹还没收到",
+        "我的快递肿么还木有到",
+        "包裹還沒收到",
     ],
 )
 def test_a_missing_parcel_report_without_a_number_goes_to_tracking(text):
@@ -343,3 +359,19 @@ def test_a_tracking_request_without_a_number_goes_to_tracking(text, intent):
 
 def test_placing_an_order_stays_placing_an_order():
     assert route(parse("how do I place an order?", "place_order", 0.9, entities=[])) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我要投诉一下这个充电宝，充了一晚上还是没电", "I want to complain about this charger"],
+)
+def test_an_outright_complaint_read_unsure_as_an_faq_goes_to_the_complaint_flow(text):
+    decision = route(parse(text, "product_question", 0.40, entities=[]))
+    assert decision is not None and decision.intent == "complaint" and decision.entities == ()
+    # Read with confidence, the NLU's intent stays; "complaint" itself is never rerouted.
+    assert route(parse(text, "product_question", 0.9, entities=[])) is None
+    assert route(parse(text, "complaint", 0.4, entities=[])) is None
+
+
+def test_a_question_about_complaints_without_the_words_stays_an_faq():
+    assert route(parse("is this charger any good", "product_question", 0.4, entities=[])) is None
