@@ -7,17 +7,19 @@ is blended with the head's probabilities. A head generalises from the whole trai
 vote lets one close example (a supervisor's correction, a shopper phrasing written once) count
 at once. Measured on the shopper dev split before it was adopted (docs/nlu.md).
 
-Brute-force cosine over a few thousand examples is ~1 ms a message on one CPU thread, so FAISS
-(which the answer index uses) would add a dependency to this component for no gain.
-Pure numpy: no torch, no rasa.
+Brute-force cosine over a few thousand examples is under 1 ms a message, so FAISS (which the
+answer index uses) would add a dependency to this component for no gain. The similarities are
+computed with torch, on the threads the encoder uses: with numpy, OpenBLAS's own threads competed
+with torch's for the two cores and the vote took 1.1 ms p50 / 2.0 ms mean in the served bot
+(5,146 examples) against 0.7 / 0.7 ms with torch (2026-12-06). No rasa here.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -39,6 +41,7 @@ class ExampleMemory:
 
     embeddings: np.ndarray  # (n, dim), unit rows
     labels: np.ndarray  # (n,), int
+    _columns: Any = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, embeddings: np.ndarray, labels: Sequence[int]) -> ExampleMemory:
@@ -54,16 +57,23 @@ class ExampleMemory:
     def vote(self, queries: np.ndarray, n_labels: int, k: int, temperature: float) -> np.ndarray:
         """Per query, a distribution over ``n_labels`` intents from its ``k`` nearest examples
         (weights: softmax of cosine similarity / ``temperature``)."""
+        import torch
+
         votes = np.zeros((len(queries), n_labels), dtype=np.float32)
         if len(self) == 0 or len(queries) == 0:
             return votes
-        similarity = normalise_rows(queries) @ self.embeddings.T
-        k = min(k, len(self))
-        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        if self._columns is None:
+            # (dim, n), contiguous: one matrix product per batch of queries.
+            self._columns = torch.from_numpy(np.ascontiguousarray(self.embeddings.T))
+        with torch.inference_mode():
+            similarity = torch.from_numpy(normalise_rows(queries)) @ self._columns
+            nearest = torch.topk(similarity, min(k, len(self)), dim=1)
+        scores = nearest.values.numpy() / temperature
+        weights = np.exp(scores - scores.max(axis=1, keepdims=True))
+        weights /= weights.sum(axis=1, keepdims=True)
+        labels = self.labels[nearest.indices.numpy()]
         for row in range(len(queries)):
-            scores = similarity[row, nearest[row]] / temperature
-            weights = np.exp(scores - scores.max())
-            np.add.at(votes[row], self.labels[nearest[row]], weights / weights.sum())
+            np.add.at(votes[row], labels[row], weights[row])
         return votes
 
     def save(self, directory: Path) -> None:

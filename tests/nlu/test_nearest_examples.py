@@ -103,6 +103,7 @@ def test_weight_zero_stores_no_memory_and_uses_the_head(
     storage: LocalModelStorage,  # noqa: F811
     context: ExecutionContext,  # noqa: F811
 ) -> None:
+    config = {**config, "nearest_examples_weight": 0.0}  # the default is 0.2
     resource = Resource("no-memory")
     component = IntentSentimentClassifier.create(config, storage, resource, context)
     component.train(training_data())
