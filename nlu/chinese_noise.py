@@ -5,17 +5,17 @@ Chinese shoppers do not make letter typos; they pick the wrong homophone from th
 particle (啊, 呢, 吧, 哈) and, from Hong Kong and Taiwan, type traditional characters. Each
 substitution below keeps the meaning of the message; digits are never touched.
 
-Why a table of our own and not a library: OpenCC / zhconv are not in the lock, and the copies
-only need the few hundred characters of shop chat (a test checks every pair maps one character
-to one character). Pure Python: imported by training, and by nlu/routing.py, which reads
-traditional characters and chat spellings of its cue words back as the standard ones.
+The traditional characters come from the table in ``nlu/chinese_script.py`` (shared with the
+routing, which reads them back). Pure Python: imported by training only.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from typing import Dict, Tuple
+from typing import Tuple
+
+from nlu.chinese_script import to_traditional
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +49,6 @@ CHAT_SPELLINGS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
 PARTICLES = ("啊", "呢", "吧", "哈", "呀", "啦", "哦", "嘛", "～")
 _TRAILING_PUNCTUATION = "。？！?!.～~ "
 
-# Simplified -> traditional for the characters of shop chat (one character to one).
-_SIMPLIFIED = (
-    "订单货发账号运费钱换么还没这个吗买卖东递过说话时间们给问题务态质码邮电为会让处样应该经"
-    "尽点几里开关闭网页录册补偿赔坏错双颜长实际则规户设认证绑银现优惠价评论诉联转谢见对帮请"
-    "询动无业纸够尔呗刚从进边亲"
-)
-_TRADITIONAL = (
-    "訂單貨發賬號運費錢換麼還沒這個嗎買賣東遞過說話時間們給問題務態質碼郵電為會讓處樣應該經"
-    "盡點幾裡開關閉網頁錄冊補償賠壞錯雙顏長實際則規戶設認證綁銀現優惠價評論訴聯轉謝見對幫請"
-    "詢動無業紙夠爾唄剛從進邊親"
-)
-TRADITIONAL: Dict[str, str] = dict(zip(_SIMPLIFIED, _TRADITIONAL, strict=True))
-
 
 def chat_spellings(text: str, rng: random.Random, max_swaps: int = 2) -> str:
     """`text` with one or two words typed as shoppers do (an IME slip or a chat spelling)."""
@@ -81,11 +68,6 @@ def with_particle(text: str, rng: random.Random) -> str:
     if not stripped or stripped[-1] in PARTICLES:
         return text
     return stripped + rng.choice(PARTICLES) + text[len(stripped) :].strip()
-
-
-def to_traditional(text: str) -> str:
-    """`text` in traditional characters (those of the table; others stay as they are)."""
-    return "".join(TRADITIONAL.get(char, char) for char in text)
 
 
 def chinese_variant(text: str, rng: random.Random) -> str:

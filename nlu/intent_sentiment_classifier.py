@@ -82,7 +82,7 @@ logger = logging.getLogger(__name__)
 PRODUCT_ENTITY = "product"
 # The modules that write the noisy training copies (relative to the nlu package): a change to
 # them changes the training data, so they are part of the fingerprint.
-NOISE_RECIPE_FILES = ("augmentation.py", "chinese_noise.py")
+NOISE_RECIPE_FILES = ("augmentation.py", "chinese_noise.py", "chinese_script.py")
 # Intents whose noisy training copies may carry an angry clause (nlu/augmentation.py): a
 # concrete request said in anger is still that request.
 ANGRY_AUGMENTED_INTENTS = TRANSACTIONAL | {"delete_account"}

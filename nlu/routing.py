@@ -30,10 +30,9 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
-from nlu.chinese_noise import TRADITIONAL
+from nlu.chinese_script import to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +255,8 @@ TRACK_INSTEAD_OF = frozenset(
     }
 )
 # Chat spellings and IME slips of cue words (nlu/chinese_noise.py makes the same ones in
-# training copies): matched as the standard word. Longer spellings first.
+# training copies; traditional characters: nlu/chinese_script.py): matched as the standard
+# word. Longer spellings first.
 CHAT_SPELLING_OF = (
     ("肿么", "怎么"),
     ("怎莫", "怎么"),
@@ -272,18 +272,13 @@ CHAT_SPELLING_OF = (
 )
 
 
-@lru_cache(maxsize=1)
-def _simplified_table() -> Dict[int, str]:
-    return str.maketrans({trad: simp for simp, trad in TRADITIONAL.items()})
-
-
 def cue_text(text: str) -> str:
     """``text`` as the cue words are written: traditional characters simplified, Chinese chat
     spellings standardised (为什么我的定单1052还木有到 -> ...订单1052还没有到). Digits and
     Latin text are kept."""
     if not any("\u4e00" <= ch <= "\u9fff" for ch in text):
         return text
-    text = text.translate(_simplified_table())
+    text = to_simplified(text)
     for spelling, word in CHAT_SPELLING_OF:
         text = text.replace(spelling, word)
     return text

@@ -43,7 +43,7 @@ LAYERS: Tuple[Tuple[Tuple[str, ...], ...], ...] = (
     # 2. What is computed over the stores: FAQ answers and their index, churn scoring.
     (("knowledge.faq",), ("knowledge.scoring",)),
     # 3. The contract between the Rasa server and the action server (no rasa, no rasa_sdk).
-    (("nlu.output_keys", "nlu.routing", "nlu.serving_load", "nlu"),),
+    (("nlu.output_keys", "nlu.routing", "nlu.chinese_script", "nlu.serving_load", "nlu"),),
     # 4. The bot at run time: Rasa components and policies, Rasa input channels, the action
     #    server, the scale-out plugins and process helpers.
     (("nlu.",), ("channels",), ("actions",), ("scale",)),
@@ -57,7 +57,7 @@ LAYERS: Tuple[Tuple[Tuple[str, ...], ...], ...] = (
 ACTION_SERVER_FORBIDDEN = ("rasa",)
 KNOWLEDGE_FORBIDDEN = ("rasa", "rasa_sdk")
 # Both servers import the contract modules, so they import neither server's framework.
-CONTRACT_MODULES = ("nlu.output_keys", "nlu.routing")
+CONTRACT_MODULES = ("nlu.output_keys", "nlu.routing", "nlu.chinese_script")
 
 
 @dataclass(frozen=True)

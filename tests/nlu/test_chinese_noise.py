@@ -9,12 +9,11 @@ from nlu.augmentation import noisy_variant
 from nlu.chinese_noise import (
     CHAT_SPELLINGS,
     PARTICLES,
-    TRADITIONAL,
     chat_spellings,
     chinese_variant,
-    to_traditional,
     with_particle,
 )
+from nlu.chinese_script import TRADITIONAL, to_simplified, to_traditional
 
 
 def test_traditional_table_maps_one_character_to_one() -> None:
@@ -22,6 +21,7 @@ def test_traditional_table_maps_one_character_to_one() -> None:
     for simplified, traditional in TRADITIONAL.items():
         assert len(simplified) == 1 and len(traditional) == 1
     assert to_traditional("订单123能取消吗") == "訂單123能取消嗎"
+    assert to_simplified("訂單123能取消嗎") == "订单123能取消吗"
 
 
 def test_chat_spellings_replace_a_known_word_and_keep_the_rest() -> None:

@@ -402,7 +402,9 @@ def test_fingerprint_covers_the_noise_recipe(
 
     recipe = tmp_path / "recipe.py"
     recipe.write_text("A = 1\n", encoding="utf-8")
-    assert {"augmentation.py", "chinese_noise.py"} <= set(module.NOISE_RECIPE_FILES)
+    assert {"augmentation.py", "chinese_noise.py", "chinese_script.py"} <= set(
+        module.NOISE_RECIPE_FILES
+    )
     assert all(resolve_data_path(name).is_file() for name in module.NOISE_RECIPE_FILES)
     monkeypatch.setattr(module, "NOISE_RECIPE_FILES", (str(recipe),))
     before = IntentSentimentClassifier.fingerprint_addon(config)
