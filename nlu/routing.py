@@ -254,9 +254,9 @@ TRACK_INSTEAD_OF = frozenset(
         "product_question",
     }
 )
-# Chat spellings and IME slips of cue words (nlu/chinese_noise.py makes the same ones in
-# training copies; traditional characters: nlu/chinese_script.py): matched as the standard
-# word. Longer spellings first.
+# Chat spellings and IME slips of cue words, matched as the standard word; longer spellings
+# first. Only those that read back one way: nlu/chinese_noise.py's training table also has
+# spellings that are words of their own (没, 这, 在, 能), so it is not inverted here.
 CHAT_SPELLING_OF = (
     ("肿么", "怎么"),
     ("怎莫", "怎么"),
@@ -275,9 +275,7 @@ CHAT_SPELLING_OF = (
 def cue_text(text: str) -> str:
     """``text`` as the cue words are written: traditional characters simplified, Chinese chat
     spellings standardised (为什么我的定单1052还木有到 -> ...订单1052还没有到). Digits and
-    Latin text are kept."""
-    if not any("\u4e00" <= ch <= "\u9fff" for ch in text):
-        return text
+    Latin text are kept (every mapping is between Han characters)."""
     text = to_simplified(text)
     for spelling, word in CHAT_SPELLING_OF:
         text = text.replace(spelling, word)
